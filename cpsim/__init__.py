@@ -1,0 +1,54 @@
+"""cpsim: signal-level simulation and analysis of EV charging pilot signals (CP and PP).
+
+``import cpsim`` loads only numpy. PySpice, pandas and matplotlib are imported by
+the functions that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .errors import (
+    AnalysisError,
+    CaptureFormatError,
+    CpsimError,
+    NgspiceNotFoundError,
+    ParameterError,
+    SimulationError,
+)
+from .waveform import Waveform
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved on first access (PEP 562).
+_LAZY = {
+    "simulate_cp": "cpsim.sim.cp",
+    "simulate_pp": "cpsim.sim.pp",
+    "PPResult": "cpsim.sim.pp",
+    "plateau_levels": "cpsim.sim.closed_form",
+    "analyze": "cpsim.analysis.analyze",
+    "PilotMeasurement": "cpsim.analysis.analyze",
+    "read_capture": "cpsim.io",
+    "diagnose_pp": "cpsim.pp",
+    "standard": "cpsim.standard",
+    "plot": "cpsim.plot",
+}
+
+__all__ = [
+    "AnalysisError", "CaptureFormatError", "CpsimError", "NgspiceNotFoundError",
+    "ParameterError", "SimulationError", "Waveform", "__version__", *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'cpsim' has no attribute {name!r}")
+    module = importlib.import_module(target)
+    value = module if target.endswith("." + name) else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

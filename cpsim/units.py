@@ -1,0 +1,82 @@
+"""SPICE engineering suffixes, parsed and written by one pair of functions.
+
+SPICE rules (ngspice manual §2.3.1): suffixes are case-insensitive, ``m`` is milli
+and ``meg`` is mega, letters after a recognised suffix are ignored (``10uF`` is
+1e-5). cpsim accepts only that grammar: anything else is a :class:`ParameterError`,
+so no user text ever reaches a netlist.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .errors import ParameterError
+
+__all__ = ["parse_spice_number", "format_spice_number", "check_number"]
+
+_SUFFIXES = {
+    "t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6,
+    "m": 1e-3, "u": 1e-6, "µ": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15,
+}
+_NUMBER = re.compile(
+    r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(meg|mil|[tgkmuµnpf])?([a-zA-ZΩ]*)\s*$",
+    re.IGNORECASE,
+)
+_WRITE = [(1e12, "t"), (1e9, "g"), (1e6, "meg"), (1e3, "k"), (1.0, ""),
+          (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
+
+
+def parse_spice_number(text: str | float | int) -> float:
+    """Parse ``"2.74k"``, ``"1meg"``, ``"300p"``, ``"1e-6"`` or a number into a float.
+
+    Raises
+    ------
+    ParameterError
+        If the text is not a single SPICE number (for example ``"1k\\n.control"``).
+    """
+    if isinstance(text, bool):
+        raise ParameterError(f"not a number: {text!r}")
+    if isinstance(text, (int, float)):
+        return float(text)
+    if not isinstance(text, str):
+        raise ParameterError(f"not a number: {text!r}")
+    m = _NUMBER.match(text)
+    if m is None or "\n" in text or "\r" in text:
+        raise ParameterError(f"not a SPICE number: {text!r} (expected e.g. 2.74k, 1meg, 300p, 1e-6)")
+    value = float(m.group(1)) * _SUFFIXES.get((m.group(2) or "").lower(), 1.0)
+    if not math.isfinite(value):
+        raise ParameterError(f"not a finite number: {text!r}")
+    return value
+
+
+def format_spice_number(value: float, digits: int = 6) -> str:
+    """Write a float with the largest SPICE suffix that keeps the mantissa >= 1 (``2740.0 -> "2.74k"``)."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise ParameterError(f"cannot write a non-finite value into a netlist: {value!r}")
+    if value == 0:
+        return "0"
+    mag = abs(value)
+    for scale, suffix in _WRITE:
+        if mag >= scale * (1 - 1e-12):
+            return f"{value / scale:.{digits}g}{suffix}"
+    return f"{value:.{digits}e}"
+
+
+def check_number(name: str, value, *, lo: float | None = None, hi: float | None = None,
+                 lo_open: bool = False, unit: str = "") -> float:
+    """Return ``value`` as a finite float inside ``[lo, hi]`` or raise :class:`ParameterError` naming it."""
+    try:
+        x = parse_spice_number(value)
+    except ParameterError as exc:
+        raise ParameterError(f"{name}: {exc}") from exc
+    if not math.isfinite(x):
+        raise ParameterError(f"{name} must be finite, got {value!r}")
+    u = f" {unit}" if unit else ""
+    if lo is not None and (x < lo or (lo_open and x == lo)):
+        op = ">" if lo_open else ">="
+        raise ParameterError(f"{name} must be {op} {lo:g}{u}, got {x:g}{u}")
+    if hi is not None and x > hi:
+        raise ParameterError(f"{name} must be <= {hi:g}{u}, got {x:g}{u}")
+    return x
