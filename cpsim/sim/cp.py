@@ -1,0 +1,233 @@
+"""Simulate the control pilot with ngspice: EVSE generator, cable, vehicle."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import numpy as np
+
+from .. import standard as std
+from ..errors import ParameterError, SimulationError
+from ..units import check_number
+from ..waveform import Waveform
+from .netlist import compose, load_scenario
+
+__all__ = ["CpCircuit", "simulate_cp", "simulate_cp_batch", "parse_state"]
+
+Probe = Literal["evse", "vehicle"]
+_PROBE_NODE = {"evse": "cp_evse", "vehicle": "cp_ev"}
+_SCENARIO = {"A": "cp_a", "B": "cp_b", "C": "cp_c", "D": "cp_d", "E": "cp_e", "F": "cp_b"}
+
+# CpCircuit field -> scenario .param name
+_PARAM_OF = {
+    "frequency_hz": "freq", "duty": "duty", "rise_time_s": "t_rise", "fall_time_s": "t_fall",
+    "r1_ohm": "r1", "cable_c_f": "c_cable", "wire_r_ohm": "r_wire", "r_detect_ohm": "r_detect",
+    "r_charge_ohm": "r_charge", "r_vent_ohm": "r_vent", "short_r_ohm": "r_short",
+    "diode_area": "diode_area", "diode_temp_c": "temp_c",
+}
+
+
+def parse_state(state: str) -> tuple[str, bool]:
+    """``"C"`` or ``"C2"`` -> (``"C"``, PWM on); ``"C1"`` -> (``"C"``, steady); ``"E"``/``"F"`` have no digit."""
+    s = str(state).strip().upper()
+    if s in ("E", "F"):
+        return s, s == "E"
+    if len(s) in (1, 2) and s[0] in "ABCD" and s[1:] in ("", "1", "2"):
+        return s[0], s[1:] != "1"
+    raise ParameterError(f"unknown CP state {state!r}; valid: A B C D (x1 steady, x2 PWM, e.g. C1, C2), E, F")
+
+
+@dataclass(frozen=True)
+class CpCircuit:
+    """Every value of one CP circuit, in SI units, validated on creation.
+
+    ``state`` is A-F with an optional 1 (steady +12 V, no PWM) or 2 (PWM, default).
+    F is the EVSE driving a steady ``v_low_v`` into a vehicle in state B.
+    Defaults are the nominal values of :mod:`cpsim.standard`.
+    """
+
+    state: str = "C"
+    duty: float = 0.25
+    frequency_hz: float = std.FREQUENCY_HZ
+    v_high_v: float = std.GENERATOR_V_HIGH_V
+    v_low_v: float = std.GENERATOR_V_LOW_V
+    rise_time_s: float = std.GENERATOR_EDGE_DEFAULT_S
+    fall_time_s: float = std.GENERATOR_EDGE_DEFAULT_S
+    r1_ohm: float = std.R1_OHM
+    cable_c_f: float = std.CABLE_C_DEFAULT_F
+    wire_r_ohm: float = 0.1
+    r_detect_ohm: float = std.R_DETECT_OHM
+    r_charge_ohm: float = std.R_CHARGE_OHM
+    r_vent_ohm: float = std.R_VENT_OHM
+    short_r_ohm: float = 0.01
+    diode_area: float = 1.0
+    diode_temp_c: float = 27.0
+
+    def __post_init__(self) -> None:
+        letter, pwm = parse_state(self.state)
+        object.__setattr__(self, "state", letter + ("" if letter in "EF" else ("2" if pwm else "1")))
+        limits = {
+            "duty": dict(lo=0.0, hi=1.0, lo_open=True),
+            "frequency_hz": dict(lo=1.0, hi=1e6, unit="Hz"),
+            "v_high_v": dict(lo=-30.0, hi=30.0, unit="V"),
+            "v_low_v": dict(lo=-30.0, hi=30.0, unit="V"),
+            "rise_time_s": dict(lo=0.0, hi=1e-3, lo_open=True, unit="s"),
+            "fall_time_s": dict(lo=0.0, hi=1e-3, lo_open=True, unit="s"),
+            "r1_ohm": dict(lo=1e-3, hi=1e9, unit="Ω"),
+            "cable_c_f": dict(lo=0.0, hi=1e-6, unit="F"),
+            "wire_r_ohm": dict(lo=1e-6, hi=1e6, unit="Ω"),
+            "r_detect_ohm": dict(lo=1e-3, hi=1e12, unit="Ω"),
+            "r_charge_ohm": dict(lo=1e-3, hi=1e12, unit="Ω"),
+            "r_vent_ohm": dict(lo=1e-3, hi=1e12, unit="Ω"),
+            "short_r_ohm": dict(lo=1e-6, hi=1e12, unit="Ω"),
+            "diode_area": dict(lo=1e-6, hi=1e6, lo_open=True),
+            "diode_temp_c": dict(lo=-60.0, hi=200.0, unit="°C"),
+        }
+        for name, kw in limits.items():
+            object.__setattr__(self, name, check_number(name, getattr(self, name), **kw))
+        if self.duty >= 1.0:
+            raise ParameterError(f"duty must be < 1 for a PWM (use state {letter}1 for steady +12 V), got {self.duty:g}")
+        period = 1.0 / self.frequency_hz
+        high = self.duty * period
+        if self.rise_time_s / 2 + self.fall_time_s / 2 >= min(high, period - high):
+            raise ParameterError(
+                f"edges of {self.rise_time_s:g} s / {self.fall_time_s:g} s do not fit a {self.duty:.1%} "
+                f"duty at {self.frequency_hz:g} Hz (high time {high:g} s)"
+            )
+
+    @property
+    def letter(self) -> str:
+        return self.state[0]
+
+    @property
+    def pwm(self) -> bool:
+        return self.state.endswith("2") or self.state == "E"
+
+    @property
+    def scenario(self) -> str:
+        return _SCENARIO[self.letter]
+
+    def netlist_params(self) -> dict[str, float]:
+        """The scenario's ``.param`` values for this circuit."""
+        if self.letter == "F":
+            gen_lo = gen_hi = self.v_low_v
+        elif self.pwm:
+            gen_lo, gen_hi = self.v_low_v, self.v_high_v
+        else:
+            gen_lo = gen_hi = self.v_high_v
+        values = {"gen_lo": gen_lo, "gen_hi": gen_hi}
+        values.update({p: float(getattr(self, f)) for f, p in _PARAM_OF.items()})
+        known = load_scenario(self.scenario).defaults
+        return {k: v for k, v in values.items() if k in known}
+
+    def replace(self, **changes) -> "CpCircuit":
+        return dataclasses.replace(self, **changes)
+
+
+def _circuit_from_kwargs(state: str, kwargs: dict) -> CpCircuit:
+    names = {f.name for f in dataclasses.fields(CpCircuit)} - {"state"}
+    unknown = sorted(set(kwargs) - names)
+    if unknown:
+        raise ParameterError(f"unknown CP parameter {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
+    return CpCircuit(state=state, **kwargs)
+
+
+def _timebase(circuits: Sequence[CpCircuit], periods: int, sample_interval_s: float | None):
+    periods = int(check_number("periods", periods, lo=1, hi=100_000))
+    f_min = min(c.frequency_hz for c in circuits)
+    edge = min(min(c.rise_time_s, c.fall_time_s) for c in circuits)
+    stop = periods / f_min
+    if sample_interval_s is None:
+        # >= 10 samples on each edge (rise/fall are measured 10-90 %) and >= 5000 per period
+        step = min(1.0 / max(c.frequency_hz for c in circuits) / 5000.0, edge / 10.0)
+    else:
+        step = check_number("sample_interval_s", sample_interval_s, lo=0.0, lo_open=True, hi=stop / 10, unit="s")
+    n_points = stop / step
+    if n_points > 50e6:
+        raise ParameterError(f"{n_points:.3g} samples requested; keep periods / sample_interval_s below 50 M points")
+    return stop, step
+
+
+def simulate_cp_batch(circuits: Sequence[CpCircuit], *, periods: int = 5, sample_interval_s: float | None = None,
+                      probe: Probe = "evse") -> list[Waveform]:
+    """Simulate several CP circuits, grouping those of the same topology into one ngspice run.
+
+    Returns one :class:`Waveform` per circuit, in order. All share one time base.
+    """
+    from .ngspice import session
+
+    if probe not in _PROBE_NODE:
+        raise ParameterError(f"probe must be one of {', '.join(_PROBE_NODE)}, got {probe!r}")
+    circuits = list(circuits)
+    if not circuits:
+        return []
+    stop, step = _timebase(circuits, periods, sample_interval_s)
+    # `interp` puts the output on a uniform `step` grid, like a scope. ngspice's internal
+    # step is then capped at `step` (its default TMAX). An explicit TMAX together with
+    # `interp` truncates the output vectors in ngspice 39's shared library, so none is given.
+    analysis = f".options interp\n.tran {step:.12g} {stop:.12g}"
+    out: list[Waveform | None] = [None] * len(circuits)
+    groups: dict[str, list[int]] = {}
+    for i, c in enumerate(circuits):
+        groups.setdefault(c.scenario, []).append(i)
+    sess = session()
+    for scenario_name, idx in groups.items():
+        scenario = load_scenario(scenario_name)
+        netlist = compose(scenario, [circuits[i].netlist_params() for i in idx], analysis)
+        vectors = sess.run(netlist)
+        t = vectors.get("time")
+        for j, i in enumerate(idx):
+            node = _PROBE_NODE[probe] + (f"_{j}" if len(idx) > 1 else "")
+            v = vectors.get(node)
+            if t is None or v is None:
+                raise SimulationError(f"ngspice returned no vector {node!r}", log=sess.log)
+            meta = {"source": "ngspice", "probe": probe, "scenario": scenario_name,
+                    "circuit": dataclasses.asdict(circuits[i]), "ngspice_version": sess.version}
+            if len(idx) == 1:
+                meta["netlist"] = netlist
+            out[i] = Waveform(t, v, "cp", meta)
+    return out  # type: ignore[return-value]
+
+
+def simulate_cp(state: str = "C", *, duty: float = 0.25, frequency_hz: float = std.FREQUENCY_HZ,
+                cable_c_f: float = std.CABLE_C_DEFAULT_F, periods: int = 5,
+                sample_interval_s: float | None = None, probe: Probe = "evse", **components) -> Waveform:
+    """Simulate the control pilot in ``state`` with ngspice and return the CP voltage.
+
+    Parameters
+    ----------
+    state : str
+        ``A``-``D`` (PWM, same as ``A2``-``D2``), ``A1``-``D1`` (steady +12 V), ``E`` (CP
+        shorted to PE, PWM running) or ``F`` (EVSE drives -12 V).
+    duty : float
+        PWM duty cycle as a fraction (0.25 = 25 % = 15 A).
+    frequency_hz : float
+        PWM frequency [Hz].
+    cable_c_f : float
+        EVSE + cable capacitance [F] (limit 3100 pF).
+    periods : int
+        Number of PWM periods simulated.
+    sample_interval_s : float, optional
+        Output sample interval [s]; default resolves each edge with >= 10 samples.
+    probe : {"evse", "vehicle"}
+        Where the CP is observed: the EVSE's measuring point or the vehicle inlet.
+    **components
+        Any other :class:`CpCircuit` field: ``v_high_v``, ``v_low_v``, ``rise_time_s``,
+        ``fall_time_s``, ``r1_ohm``, ``wire_r_ohm``, ``r_detect_ohm``, ``r_charge_ohm``,
+        ``r_vent_ohm``, ``short_r_ohm``, ``diode_area``, ``diode_temp_c``.
+
+    Returns
+    -------
+    Waveform
+        Channel ``"cp"``, metadata with the circuit values and the netlist.
+
+    Examples
+    --------
+    >>> w = simulate_cp("C", duty=0.25)                      # doctest: +SKIP
+    """
+    circuit = _circuit_from_kwargs(state, dict(duty=duty, frequency_hz=frequency_hz, cable_c_f=cable_c_f,
+                                               **components))
+    return simulate_cp_batch([circuit], periods=periods, sample_interval_s=sample_interval_s, probe=probe)[0]

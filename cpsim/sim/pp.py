@@ -1,0 +1,141 @@
+"""Simulate the proximity pilot (Type 1 latch ladder, Type 2 cable coding) with ngspice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .. import standard as std
+from ..errors import ParameterError, SimulationError
+from ..units import check_number
+from .netlist import compose, load_scenario
+
+__all__ = ["PPResult", "simulate_pp"]
+
+Connector = Literal["type1", "type2"]
+_S3_CLOSED_OHM = 10e-3
+_S3_OPEN_OHM = 1e12
+
+
+@dataclass(frozen=True)
+class PPResult:
+    """The proximity-pilot voltage and what it means.
+
+    Attributes
+    ----------
+    connector : "type1" or "type2"
+    condition : Type 1: "unplugged", "latched", "pressed"; Type 2: "plugged", "unplugged".
+    v_pp : float
+        PP voltage [V]: at the vehicle inlet (Type 1) or at the EVSE (Type 2).
+    r_pp_pe_ohm : float
+        Resistance between PP and PE presented by the plug/cable [Ω] (inf when unplugged).
+    supply_v, pullup_ohm : float
+        The reading circuit.
+    cable_rating_a : float or None
+        Type 2: the rating the EVSE derives from Rc with ``bands``; 0 for no valid cable.
+    """
+
+    connector: str
+    condition: str
+    v_pp: float
+    r_pp_pe_ohm: float
+    supply_v: float
+    pullup_ohm: float
+    cable_rating_a: float | None = None
+    bands: str | None = None
+    params: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = {
+            "connector": self.connector, "condition": self.condition, "v_pp": self.v_pp,
+            "r_pp_pe_ohm": None if not np.isfinite(self.r_pp_pe_ohm) else self.r_pp_pe_ohm,
+            "supply_v": self.supply_v, "pullup_ohm": self.pullup_ohm,
+        }
+        if self.connector == "type2":
+            d["cable_rating_a"] = self.cable_rating_a
+            d["bands"] = self.bands
+        return d
+
+
+def _run_op(scenario_name: str, params: dict[str, float], omit=()) -> float:
+    from .ngspice import session
+
+    sess = session()
+    netlist = compose(load_scenario(scenario_name), [params], ".op", omit=omit)
+    vectors = sess.run(netlist)
+    v = vectors.get("pp")
+    if v is None or v.size != 1:
+        raise SimulationError("ngspice returned no PP operating point", log=sess.log)
+    return float(v[0])
+
+
+def simulate_pp(connector: Connector = "type1", *, condition: str | None = None, rc_ohm: float | None = None,
+                supply_v: float | None = None, pullup_ohm: float | None = None,
+                pulldown_ohm: float = std.PP1_PULLDOWN_OHM, r6_ohm: float = std.PP1_R6_OHM,
+                r7_ohm: float = std.PP1_R7_OHM, bands: str = "iec2010") -> PPResult:
+    """Simulate the proximity pilot and return its DC voltage.
+
+    Parameters
+    ----------
+    connector : {"type1", "type2"}
+    condition : str
+        Type 1: ``"latched"`` (default; S3 closed, 150 Ω), ``"pressed"`` (S3 open, 480 Ω) or
+        ``"unplugged"``. Type 2: ``"plugged"`` (default) or ``"unplugged"``.
+    rc_ohm : float
+        Type 2 cable coding resistor [Ω] (default 680 Ω, a 20 A cable).
+    supply_v : float
+        Pull-up supply [V]: Type 1 5 V; Type 2 5 V (OpenEVSE) or 3.3 V (SmartEVSE).
+    pullup_ohm : float
+        Pull-up [Ω]: Type 1 330 Ω (vehicle), Type 2 1 kΩ (EVSE).
+    pulldown_ohm : float
+        Type 1 vehicle pull-down [Ω] (2.7 kΩ).
+    r6_ohm, r7_ohm : float
+        Type 1 plug resistors [Ω] (150 Ω, 330 Ω).
+    bands : {"iec2010", "everest"}
+        Type 2 Rc decision bands used for ``cable_rating_a`` (PILOT-REFERENCE §5).
+    """
+    if connector == "type1":
+        condition = condition or "latched"
+        if condition not in std.PP1_CONDITIONS:
+            raise ParameterError(f"type1 condition must be one of {', '.join(std.PP1_CONDITIONS)}, got {condition!r}")
+        supply = check_number("supply_v", std.PP1_SUPPLY_V if supply_v is None else supply_v, lo=0.1, hi=30, unit="V")
+        pullup = check_number("pullup_ohm", std.PP1_PULLUP_OHM if pullup_ohm is None else pullup_ohm,
+                              lo=1e-3, hi=1e9, unit="Ω")
+        pulldown = check_number("pulldown_ohm", pulldown_ohm, lo=1e-3, hi=1e12, unit="Ω")
+        r6 = check_number("r6_ohm", r6_ohm, lo=1e-3, hi=1e9, unit="Ω")
+        r7 = check_number("r7_ohm", r7_ohm, lo=1e-3, hi=1e9, unit="Ω")
+        params = {"v_supply": supply, "r_pullup": pullup, "r_pulldown": pulldown}
+        if condition == "unplugged":
+            v = _run_op("pp_type1_unplugged", params)
+            r_pe = float("inf")
+        else:
+            r_s3 = _S3_CLOSED_OHM if condition == "latched" else _S3_OPEN_OHM
+            params.update(r6=r6, r7=r7, r_s3=r_s3)
+            v = _run_op("pp_type1", params)
+            r_pe = r6 + (r7 * r_s3 / (r7 + r_s3))
+        return PPResult("type1", condition, v, r_pe, supply, pullup, params=params)
+
+    if connector == "type2":
+        condition = condition or "plugged"
+        if condition not in ("plugged", "unplugged"):
+            raise ParameterError(f"type2 condition must be 'plugged' or 'unplugged', got {condition!r}")
+        if bands not in std.RC_BANDS:
+            raise ParameterError(f"bands must be one of {', '.join(std.RC_BANDS)}, got {bands!r}")
+        supply = check_number("supply_v", std.PP2_SUPPLY_CHOICES_V[0] if supply_v is None else supply_v,
+                              lo=0.1, hi=30, unit="V")
+        pullup = check_number("pullup_ohm", std.PP2_PULLUP_OHM if pullup_ohm is None else pullup_ohm,
+                              lo=1e-3, hi=1e9, unit="Ω")
+        params = {"v_supply": supply, "r_pullup": pullup}
+        if condition == "unplugged":
+            return PPResult("type2", condition, _run_op("pp_type2_unplugged", params), float("inf"),
+                            supply, pullup, 0.0, bands, params)
+        rc = check_number("rc_ohm", std.PP2_RC_NOMINAL_OHM[20] if rc_ohm is None else rc_ohm,
+                          lo=1e-3, hi=1e9, unit="Ω")
+        params["rc"] = rc
+        v = _run_op("pp_type2", params)
+        rating = float(std.RC_BANDS[bands].rating(rc))
+        return PPResult("type2", condition, v, rc, supply, pullup, rating, bands, params)
+
+    raise ParameterError(f"connector must be 'type1' or 'type2', got {connector!r}")
