@@ -30,8 +30,14 @@ _LAZY = {
     "PilotMeasurement": "cpsim.analysis.analyze",
     "read_capture": "cpsim.io",
     "diagnose_pp": "cpsim.pp",
+    "detect_cp_faults": "cpsim.faults",
     "standard": "cpsim.standard",
     "plot": "cpsim.plot",
+    "montecarlo": "cpsim.sim.batch",
+    "run_montecarlo": "cpsim.sim.batch",
+    "run_corners": "cpsim.sim.corners",
+    "Tolerance": "cpsim.sim.variations",
+    "summarize": "cpsim.tolerance",
 }
 
 __all__ = [
@@ -40,12 +46,16 @@ __all__ = [
 ]
 
 
+# names in _LAZY that are submodules themselves rather than objects inside one
+_SUBMODULES = {"standard", "plot"}
+
+
 def __getattr__(name: str):
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'cpsim' has no attribute {name!r}")
     module = importlib.import_module(target)
-    value = module if target.endswith("." + name) else getattr(module, name)
+    value = module if name in _SUBMODULES else getattr(module, name)
     globals()[name] = value
     return value
 

@@ -38,7 +38,7 @@ def _clean(obj):
 
 
 def print_json(obj) -> None:
-    print(json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False))
+    print(json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False, ensure_ascii=False))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,10 +80,12 @@ def _cmd_simulate_cp(args) -> int:
         if value is not None:
             components[name] = value
     wave = simulate_cp(args.state, duty=args.duty / 100.0, frequency_hz=args.frequency,
-                       cable_c_f=args.cable_pf * 1e-12, periods=args.periods, probe=args.probe, **components)
+                       cable_c_f=args.cable_pf * 1e-12, periods=args.periods, probe=args.probe, fault=args.fault,
+                       **components)
     if args.out:
         wave.to_csv(args.out, value_column="cp_v")
-        print(f"wrote {len(wave)} samples ({wave.duration_s * 1e3:g} ms, state {args.state}) to {args.out}")
+        fault = f", fault {args.fault}" if args.fault else ""
+        print(f"wrote {len(wave)} samples ({wave.duration_s * 1e3:g} ms, state {args.state}{fault}) to {args.out}")
     else:
         wave.to_csv(sys.stdout, value_column="cp_v")
     return 0
@@ -92,12 +94,19 @@ def _cmd_simulate_cp(args) -> int:
 def _cmd_simulate_pp(args) -> int:
     from .sim.pp import simulate_pp
 
-    result = simulate_pp(args.connector, condition=args.condition, rc_ohm=args.rc_ohm, supply_v=args.supply_v,
-                         pullup_ohm=args.pullup_ohm, bands=args.bands)
+    connector = args.connector
+    if connector is None:
+        from .faults import pp_fault
+
+        connector = pp_fault(args.fault).connector if args.fault else "type1"
+    result = simulate_pp(connector, condition=args.condition, rc_ohm=args.rc_ohm, supply_v=args.supply_v,
+                         pullup_ohm=args.pullup_ohm, bands=args.bands, fault=args.fault)
     if args.json:
         print_json(result.to_dict())
     else:
         line = f"{result.connector} {result.condition}: V(PP) = {result.v_pp:.3f} V"
+        if result.fault:
+            line = f"{result.connector} {result.condition}, fault {result.fault}: V(PP) = {result.v_pp:.3f} V"
         if math.isfinite(result.r_pp_pe_ohm):
             line += f" (PP-PE {result.r_pp_pe_ohm:.0f} Ω)"
         if result.cable_rating_a is not None:
@@ -107,13 +116,39 @@ def _cmd_simulate_pp(args) -> int:
     return 0
 
 
+def _ohm_arg(text: str) -> float:
+    """A resistance [Ω] with SPICE suffixes, or open: ``open``, ``OL`` (a meter's overload), ``inf``."""
+    if text.strip().lower() in ("open", "ol", "inf", "infinity"):
+        return math.inf
+    return _spice_float(text)
+
+
+def _cmd_pp_diagnose(args) -> int:
+    from .pp import diagnose_pp
+
+    d = diagnose_pp(args.connector, released_ohm=args.released_ohm, pressed_ohm=args.pressed_ohm, v_pp=args.v_pp,
+                    v_pp_pressed=args.v_pp_pressed, rc_ohm=args.rc_ohm, bands=args.bands, supply_v=args.supply_v,
+                    pullup_ohm=args.pullup_ohm)
+    if args.json:
+        print_json(d.to_dict())
+    else:
+        print(f"{d.code}: {d.verdict}")
+        print(f"  measured: {d.measured}")
+        print(f"  expected: {d.expected}")
+        if d.cable_rating_a is not None:
+            print(f"  cable rating: {d.cable_rating_a:g} A ({d.bands} bands)" if d.cable_rating_a
+                  else f"  cable rating: none ({d.bands} bands)")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # analyze / formats
 
 def _cmd_analyze(args) -> int:
     from .analysis import analyze
 
-    m = analyze(args.file, profile=args.profile, fmt=args.format, channel=_channel_arg(args.channel))
+    m = analyze(args.file, profile=args.profile, fmt=args.format, channel=_channel_arg(args.channel),
+                vehicle_connected=True if args.vehicle_connected else None)
     if args.json:
         print_json(m.to_dict())
     else:
@@ -140,6 +175,8 @@ def _cmd_formats(args) -> int:
 # ---------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
+    from .faults import fault_names
+
     parser = _Parser(
         prog="cpsim",
         description="Simulate and analyze EV charging pilot signals (SAE J1772 / IEC 61851-1 CP and PP).",
@@ -175,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--rise-s", dest="rise_time_s", type=_spice_float, help="generator 10-90 %% rise time in s (1u)")
     cp.add_argument("--fall-s", dest="fall_time_s", type=_spice_float, help="generator fall time in s (1u)")
     cp.add_argument("--temp-c", dest="diode_temp_c", type=float, help="vehicle diode temperature in °C (27)")
+    cp.add_argument("--fault", metavar="NAME",
+                    help="simulate a fault scenario in --state: " + ", ".join(fault_names("cp")))
     cp.add_argument("--out", "-o", help="output CSV path (default: stdout)")
     cp.set_defaults(func=_cmd_simulate_cp)
 
@@ -184,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(330 Ω pull-up to 5 V, 2.7 kΩ to ground). Type 2: at the EVSE (1 kΩ pull-up), with the "
                     "cable rating in A derived from Rc.",
         epilog=UNITS_NOTE)
-    pp.add_argument("--connector", choices=("type1", "type2"), default="type1", help="connector family")
+    pp.add_argument("--connector", choices=("type1", "type2"),
+                    help="connector family (default type1, or the --fault's)")
     pp.add_argument("--condition", help="type1: unplugged | latched | pressed (default latched); "
                                         "type2: plugged | unplugged (default plugged)")
     pp.add_argument("--rc-ohm", type=_spice_float, help="type2 cable coding resistor in Ω (default 680)")
@@ -192,8 +232,35 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--pullup-ohm", type=_spice_float, help="pull-up resistor in Ω (type1 330, type2 1k)")
     pp.add_argument("--bands", choices=("iec2010", "everest"), default="iec2010",
                     help="type2 Rc decision bands (default iec2010)")
+    pp.add_argument("--fault", metavar="NAME",
+                    help="simulate a fault scenario with the plug in: " + ", ".join(fault_names("pp")))
     pp.add_argument("--json", action="store_true", help="print JSON (v_pp in V, cable_rating_a in A)")
     pp.set_defaults(func=_cmd_simulate_pp)
+
+    ppc = sub.add_parser("pp", help="proximity pilot tools: diagnose a plug or cable",
+                         description="Proximity-pilot tools.", epilog=UNITS_NOTE)
+    pp_sub = ppc.add_subparsers(dest="pp_command", required=True, metavar="ACTION", parser_class=_Parser)
+    dg = pp_sub.add_parser(
+        "diagnose", help="name the root cause from PP-PE resistances or the PP voltage",
+        description="Diagnose a proximity pilot from what a technician measures. Type 1: PP-PE resistance of the "
+                    "plug [Ω] (charger off, plug out) with the release button released and pressed, or V(PP) [V] at "
+                    "the vehicle inlet (330 Ω to 5 V and 2.7 kΩ assumed). Type 2: the cable's coding resistance "
+                    "Rc [Ω], or V(PP) [V] at the EVSE. Resistance tolerance: parts ±3 %, meter 1 %% + 2 Ω.",
+        epilog=UNITS_NOTE + " A resistance may be 'open' (or OL, inf).")
+    dg.add_argument("--connector", choices=("type1", "type2"), default="type1", help="connector family (type1)")
+    dg.add_argument("--released-ohm", type=_ohm_arg, help="type1: PP-PE in Ω, release button released")
+    dg.add_argument("--pressed-ohm", type=_ohm_arg, help="type1: PP-PE in Ω, release button pressed")
+    dg.add_argument("--v-pp", type=float, help="V(PP) in V: type1 at the vehicle inlet (button released), "
+                                               "type2 at the EVSE")
+    dg.add_argument("--v-pp-pressed", type=float, help="type1: V(PP) in V with the button pressed")
+    dg.add_argument("--rc-ohm", type=_ohm_arg, help="type2: cable coding resistance PP-PE in Ω")
+    dg.add_argument("--bands", choices=("iec2010", "everest"), default="iec2010",
+                    help="type2 Rc decision bands (default iec2010)")
+    dg.add_argument("--supply-v", type=float, help="type2 with --v-pp: EVSE pull-up supply in V (5)")
+    dg.add_argument("--pullup-ohm", type=_spice_float, help="type2 with --v-pp: EVSE pull-up in Ω (1k)")
+    dg.add_argument("--json", action="store_true",
+                    help="print one JSON object: code, verdict, expected, measured, readings_ohm (Ω)")
+    dg.set_defaults(func=_cmd_pp_diagnose)
 
     an = sub.add_parser(
         "analyze", help="measure a CP capture: levels, duty, frequency, edges, state, current",
@@ -204,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--profile", default="iec61851", help="limits profile: iec61851 (default) or j1772")
     an.add_argument("--format", help="force the file layout (see `cpsim formats`)")
     an.add_argument("--channel", help="channel name or 1-based number (default: the first)")
+    an.add_argument("--vehicle-connected", action="store_true",
+                    help="a vehicle is plugged in: report state A as a fault (CP open, PE lost or diode open)")
     an.add_argument("--json", action="store_true", help="print one JSON object, SI units, duty as a fraction")
     an.set_defaults(func=_cmd_analyze)
 
@@ -211,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List the capture file layouts cpsim can read. Every reader converts "
                                     "to SI units: time in s, values in V.", epilog=UNITS_NOTE)
     fm.set_defaults(func=_cmd_formats)
+
+    from .cli_tolerance import add_parsers as _add_tolerance_parsers  # montecarlo, corners
+
+    _add_tolerance_parsers(sub, UNITS_NOTE)
+
+    from .report import add_parser as _add_report_parser  # report (matplotlib only when it runs)
+
+    _add_report_parser(sub, UNITS_NOTE)
     return parser
 
 
@@ -229,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cpsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # output piped into `head` and the like: stop quietly, as other Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

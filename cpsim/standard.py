@@ -302,6 +302,8 @@ class RcBands:
     error_below_ohm: float
     none_above_ohm: float
     source: str
+    between_bands_lower: bool = False
+    """A value in a gap between two bands reads as the lower of their two ratings (EV-BU)."""
 
     def rating(self, rc_ohm):
         """Cable rating [A] for each Rc (0 where no band matches), vectorised."""
@@ -309,6 +311,10 @@ class RcBands:
         out = np.zeros(r.shape)
         for amps, (lo, hi) in self.bands.items():
             out = np.where((r >= lo) & (r <= hi) & (out == 0), amps, out)
+        if self.between_bands_lower:
+            spans = sorted(self.bands.items(), key=lambda kv: kv[1][0])
+            for (amps_a, (_, hi_a)), (amps_b, (lo_b, _)) in zip(spans, spans[1:]):
+                out = np.where((r > hi_a) & (r < lo_b) & (out == 0), min(amps_a, amps_b), out)
         return out
 
 
@@ -323,5 +329,22 @@ RC_BANDS_EVEREST = RcBands(
     MappingProxyType({13: (1100.0, 2460.0), 20: (400.0, 936.0), 32: (164.0, 308.0), 63: (80.0, 140.0)}),
     error_below_ohm=60.0, none_above_ohm=4500.0,
     source="EV-BU bring-up guide (values between bands -> the lower ampacity)",
+    between_bands_lower=True,
 )
 RC_BANDS: Mapping[str, RcBands] = MappingProxyType({b.name: b for b in (RC_BANDS_IEC2010, RC_BANDS_EVEREST)})
+
+
+# --------------------------------------------------------------------------------------------
+# §2b, §6  Rules the analyzer applies (cpsim.analysis)
+# --------------------------------------------------------------------------------------------
+
+DIODE_OK_LOW_WINDOW = Window(-13.1, -10.9, "YETI, EV-SIM: no diode fault while V- is within -12 ±1.1 V")
+"""PWM low level [V] at which the vehicle diode is evidently blocking (§2b)."""
+DIODE_CHECK_MIN_HIGH_V = 2.0
+"""The diode check applies only while V+ > 2 V (CB, §2b)."""
+PLATEAU_SETTLE_MIN_S = 10e-6
+"""A plateau is never sampled in its first 10 µs after an edge (EV-BU, §6)."""
+PWM_LOW_MAX_V = -1.0
+"""Highest PWM low level [V] still taken for a pilot (calc, §8: the shallowest real low is a shorted
+diode in state D, -12 V * 246 Ω / 1246 Ω = -2.37 V; -1 V leaves margin). Above it the negative half
+is missing and the waveform is not classified."""

@@ -65,10 +65,19 @@ class CpCircuit:
     short_r_ohm: float = 0.01
     diode_area: float = 1.0
     diode_temp_c: float = 27.0
+    fault: str | None = None
 
     def __post_init__(self) -> None:
         letter, pwm = parse_state(self.state)
         object.__setattr__(self, "state", letter + ("" if letter in "EF" else ("2" if pwm else "1")))
+        if self.fault is not None:
+            # a fault scenario of cpsim.faults: fields left at their defaults take the fault's values
+            from ..faults import resolve_cp_changes
+
+            defaults = {f.name: f.default for f in dataclasses.fields(self)}
+            values = {name: getattr(self, name) for name in defaults}
+            for name, value in resolve_cp_changes(self.fault, letter, values, defaults).items():
+                object.__setattr__(self, name, value)
         limits = {
             "duty": dict(lo=0.0, hi=1.0, lo_open=True),
             "frequency_hz": dict(lo=1.0, hi=1e6, unit="Hz"),
@@ -108,6 +117,10 @@ class CpCircuit:
 
     @property
     def scenario(self) -> str:
+        if self.fault is not None:
+            from ..faults import cp_fault
+
+            return cp_fault(self.fault).netlist
         return _SCENARIO[self.letter]
 
     def netlist_params(self) -> dict[str, float]:
@@ -120,6 +133,10 @@ class CpCircuit:
             gen_lo = gen_hi = self.v_high_v
         values = {"gen_lo": gen_lo, "gen_hi": gen_hi}
         values.update({p: float(getattr(self, f)) for f, p in _PARAM_OF.items()})
+        if self.fault is not None:
+            from ..faults import cp_fault_netlist_params
+
+            values.update(cp_fault_netlist_params(self.fault, self.letter, values))
         known = load_scenario(self.scenario).defaults
         return {k: v for k, v in values.items() if k in known}
 
@@ -194,7 +211,8 @@ def simulate_cp_batch(circuits: Sequence[CpCircuit], *, periods: int = 5, sample
 
 def simulate_cp(state: str = "C", *, duty: float = 0.25, frequency_hz: float = std.FREQUENCY_HZ,
                 cable_c_f: float = std.CABLE_C_DEFAULT_F, periods: int = 5,
-                sample_interval_s: float | None = None, probe: Probe = "evse", **components) -> Waveform:
+                sample_interval_s: float | None = None, probe: Probe = "evse", fault: str | None = None,
+                **components) -> Waveform:
     """Simulate the control pilot in ``state`` with ngspice and return the CP voltage.
 
     Parameters
@@ -214,6 +232,9 @@ def simulate_cp(state: str = "C", *, duty: float = 0.25, frequency_hz: float = s
         Output sample interval [s]; default resolves each edge with >= 10 samples.
     probe : {"evse", "vehicle"}
         Where the CP is observed: the EVSE's measuring point or the vehicle inlet.
+    fault : str, optional
+        A fault scenario of :data:`cpsim.faults.CP_FAULTS` (e.g. ``"diode_shorted"``), simulated
+        in ``state``. A component the fault changes that you also pass sets its severity.
     **components
         Any other :class:`CpCircuit` field: ``v_high_v``, ``v_low_v``, ``rise_time_s``,
         ``fall_time_s``, ``r1_ohm``, ``wire_r_ohm``, ``r_detect_ohm``, ``r_charge_ohm``,
@@ -229,5 +250,5 @@ def simulate_cp(state: str = "C", *, duty: float = 0.25, frequency_hz: float = s
     >>> w = simulate_cp("C", duty=0.25)                      # doctest: +SKIP
     """
     circuit = _circuit_from_kwargs(state, dict(duty=duty, frequency_hz=frequency_hz, cable_c_f=cable_c_f,
-                                               **components))
+                                               fault=fault, **components))
     return simulate_cp_batch([circuit], periods=periods, sample_interval_s=sample_interval_s, probe=probe)[0]

@@ -46,6 +46,7 @@ class PPResult:
     cable_rating_a: float | None = None
     bands: str | None = None
     params: dict = field(default_factory=dict)
+    fault: str | None = None
 
     def to_dict(self) -> dict:
         d = {
@@ -56,6 +57,8 @@ class PPResult:
         if self.connector == "type2":
             d["cable_rating_a"] = self.cable_rating_a
             d["bands"] = self.bands
+        if self.fault is not None:
+            d["fault"] = self.fault
         return d
 
 
@@ -74,7 +77,7 @@ def _run_op(scenario_name: str, params: dict[str, float], omit=()) -> float:
 def simulate_pp(connector: Connector = "type1", *, condition: str | None = None, rc_ohm: float | None = None,
                 supply_v: float | None = None, pullup_ohm: float | None = None,
                 pulldown_ohm: float = std.PP1_PULLDOWN_OHM, r6_ohm: float = std.PP1_R6_OHM,
-                r7_ohm: float = std.PP1_R7_OHM, bands: str = "iec2010") -> PPResult:
+                r7_ohm: float = std.PP1_R7_OHM, bands: str = "iec2010", fault: str | None = None) -> PPResult:
     """Simulate the proximity pilot and return its DC voltage.
 
     Parameters
@@ -95,6 +98,9 @@ def simulate_pp(connector: Connector = "type1", *, condition: str | None = None,
         Type 1 plug resistors [Ω] (150 Ω, 330 Ω).
     bands : {"iec2010", "everest"}
         Type 2 Rc decision bands used for ``cable_rating_a`` (PILOT-REFERENCE §5).
+    fault : str, optional
+        A fault scenario of :data:`cpsim.faults.PP_FAULTS` for ``connector`` (e.g. ``"s3_stuck_open"``),
+        simulated with the plug in (``condition`` latched or pressed for Type 1).
     """
     if connector == "type1":
         condition = condition or "latched"
@@ -107,6 +113,9 @@ def simulate_pp(connector: Connector = "type1", *, condition: str | None = None,
         r6 = check_number("r6_ohm", r6_ohm, lo=1e-3, hi=1e9, unit="Ω")
         r7 = check_number("r7_ohm", r7_ohm, lo=1e-3, hi=1e9, unit="Ω")
         params = {"v_supply": supply, "r_pullup": pullup, "r_pulldown": pulldown}
+        if fault is not None:
+            return _simulate_fault("type1", fault, condition, params, {"r6": (r6, std.PP1_R6_OHM),
+                                                                      "r7": (r7, std.PP1_R7_OHM)}, bands)
         if condition == "unplugged":
             v = _run_op("pp_type1_unplugged", params)
             r_pe = float("inf")
@@ -128,6 +137,8 @@ def simulate_pp(connector: Connector = "type1", *, condition: str | None = None,
         pullup = check_number("pullup_ohm", std.PP2_PULLUP_OHM if pullup_ohm is None else pullup_ohm,
                               lo=1e-3, hi=1e9, unit="Ω")
         params = {"v_supply": supply, "r_pullup": pullup}
+        if fault is not None:
+            return _simulate_fault("type2", fault, condition, params, {"rc": (rc_ohm, None)}, bands)
         if condition == "unplugged":
             return PPResult("type2", condition, _run_op("pp_type2_unplugged", params), float("inf"),
                             supply, pullup, 0.0, bands, params)
@@ -139,3 +150,31 @@ def simulate_pp(connector: Connector = "type1", *, condition: str | None = None,
         return PPResult("type2", condition, v, rc, supply, pullup, rating, bands, params)
 
     raise ParameterError(f"connector must be 'type1' or 'type2', got {connector!r}")
+
+
+def _simulate_fault(connector: str, name: str, condition: str, params: dict[str, float],
+                    components: dict[str, tuple], bands: str) -> PPResult:
+    """Run fault ``name`` of :mod:`cpsim.faults` with the reading circuit in ``params``.
+
+    ``components`` maps a plug ``.param`` to (value given, nominal default); a part the fault
+    breaks may not also be given a value of its own.
+    """
+    from ..faults import SHORT_OHM, OPEN_OHM, pp_fault, pp_plug_ohm
+
+    fault = pp_fault(name, connector)
+    if condition == "unplugged":
+        raise ParameterError(f"fault {name!r} needs the plug in: condition latched or pressed (type1) / plugged (type2)")
+    for key, (value, default) in components.items():
+        if key in fault.netlist_params and value is not None and value != default:
+            raise ParameterError(f"fault {name!r} sets {key}; do not pass {key}_ohm as well")
+        if value is not None:
+            params[key] = check_number(f"{key}_ohm", value, lo=1e-3, hi=1e12, unit="Ω")
+    if connector == "type1":
+        params["r_s3"] = SHORT_OHM if condition == "latched" else OPEN_OHM
+        params["r_short"] = OPEN_OHM
+    params.update(fault.netlist_params)
+    v = _run_op(fault.netlist, params)
+    r_pe = pp_plug_ohm(params)
+    rating = float(std.RC_BANDS[bands].rating(r_pe)) if connector == "type2" else None
+    return PPResult(connector, condition, v, r_pe, params["v_supply"], params["r_pullup"], rating,
+                    bands if connector == "type2" else None, params, fault=name)

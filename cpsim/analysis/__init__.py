@@ -1,0 +1,23 @@
+"""Measurement of pilot waveforms: pure, vectorised numpy functions of ``(t, v)``.
+
+``cpsim.analyze(source)`` is the entry point; :func:`measure_pilot` is the same on raw arrays.
+The building blocks are public for custom pipelines:
+
+==============  ===============================================================
+``levels``      level histogram of a subsample, threshold band, plateau statistics
+``edges``       Schmitt-trigger transitions, per-edge 10/50/90 % instants
+``pwm``         plateaus between edges, per-cycle measurements (:class:`CycleTable`)
+``states``      state classification by a limits profile, diode-fault rule
+``timeline``    units -> runs -> :class:`Segment` timeline
+``analyze``     :func:`analyze`, :func:`measure_pilot`, :class:`PilotMeasurement`
+``synthetic``   ideal trapezoid pilot waveforms with known truth (tests, benchmarks)
+==============  ===============================================================
+"""
+
+from __future__ import annotations
+
+from .analyze import PilotMeasurement, analyze, measure_pilot
+from .pwm import CycleTable
+from .timeline import Segment
+
+__all__ = ["analyze", "measure_pilot", "PilotMeasurement", "CycleTable", "Segment"]

@@ -1,0 +1,475 @@
+"""``cpsim.analyze``: instrument-grade measurement of a control-pilot waveform.
+
+Pipeline (each step a pure, vectorised function of the samples):
+
+1. :func:`~cpsim.analysis.levels.estimate_levels`: histogram of a <= 1 M point subsample ->
+   the levels present -> a threshold band in the widest gap between them.
+2. :func:`~cpsim.analysis.edges.find_transitions`: two boolean passes -> every completed edge.
+3. :func:`~cpsim.analysis.pwm.plateau_layout`: plateaus between edges, their settled interiors
+   measured at full resolution in one ``reduceat`` pass.
+4. :func:`~cpsim.analysis.pwm.edge_measurements`: 10/50/90 % instants of each edge relative to
+   its own two plateaus; :func:`~cpsim.analysis.pwm.measure_cycles`: per-cycle period, duty,
+   levels, rise/fall, overshoot and state.
+5. :func:`~cpsim.analysis.timeline.build_timeline`: steady stretches cut into blocks and
+   classified, cycles and blocks merged into segments.
+6. The longest segment (or the first/last) is summarised as the :class:`PilotMeasurement`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from .. import standard as std
+from ..errors import ParameterError
+from ..waveform import Waveform
+from ._util import choose, expand_ranges, finite_median
+from .edges import Transitions, find_transitions
+from .levels import MAX_LEVEL_POINTS, ThresholdMethod, estimate_levels
+from .pwm import PLATEAU_FRACTIONS, CycleTable, edge_measurements, measure_cycles, plateau_layout
+from .states import Reason, reason_text
+from .timeline import (CYCLE, Segment, Units, build_timeline, cycle_units, dc_units, partial_units,
+                       plateau_times)
+
+__all__ = ["analyze", "measure_pilot", "PilotMeasurement"]
+
+SummaryChoice = Literal["longest", "first", "last"]
+
+DC_MIN_S = 5e-3
+"""A plateau longer than this is a steady (x1/E/F) stretch, not half a PWM period (cpsim choice: five
+nominal periods of ``standard.FREQUENCY_HZ``; the longest PWM plateau, at 97 % duty, lasts 0.97 ms)."""
+MIN_SEGMENT_S = 3e-3
+"""Runs shorter than this are absorbed by their neighbours (cpsim choice: three nominal periods, far
+below the ~200 ms C pulses EV-BU says must still be reported)."""
+DUTY_CHANGE_TOL = 0.005
+"""A duty step larger than this (fraction) starts a new segment (cpsim choice: 0.5 %-points, a third of
+the 1 A = 1.67 %-point step of the 0.6 A/% rule; widened to 3 samples per period on slow captures)."""
+MAX_NOISE_V = 0.4
+"""A steady stretch noisier than this [V rms] has no steady level (cpsim choice: twice the noise of an
+8-bit scope on a 32 V range; EV-BU recommends < 0.1 V p-p ripple for the generator itself)."""
+MAX_TILT_V = 0.5
+"""A plateau or steady stretch whose level changes by more than this [V] is not settled (cpsim choice:
+half of the ±1 V IEC window width, CB)."""
+MAX_EDGE_FRACTION = 0.05
+"""Edges whose band crossing takes more than this fraction of the period are not pilot edges (cpsim
+choice: loaded CP edges are < 13 µs, EV-BU, i.e. < 1.3 % of 1 ms; a sine's takes 17 %)."""
+
+
+@dataclass(frozen=True)
+class PilotMeasurement:
+    """What a pilot test instrument reports about one capture. SI units; NaN = not measured.
+
+    The scalar fields summarise one segment of the timeline (by default the longest, see
+    ``summary`` in :func:`measure_pilot`); ``segments`` holds the whole timeline and ``cycles``
+    every complete PWM cycle.
+
+    Attributes
+    ----------
+    state : str
+        One of :data:`cpsim.standard.STATES`.
+    reason : str or None
+        Why the state is ``invalid``.
+    v_high, v_low : float
+        Settled plateau levels [V]: median over the cycles of each plateau's settled-interior
+        mean. For a steady stretch both are its level.
+    duty : float
+        High time / period (fraction), mean of the cycles within ``duty_change_tol`` of their median.
+    frequency_hz, period_s : float
+        From the first to the last edge of the segment divided by the whole number of periods.
+    rise_time_s, fall_time_s : float
+        Median 10-90 % (90-10 %) transition time, each edge measured against its own swing.
+    current_a : float
+        Current the duty offers (``standard.current_from_duty``) in A2-D2; NaN otherwise.
+    digital_comm : bool
+        Duty in the 3-7 % band (high-level communication).
+    diode_fault : bool
+        Negative half follows the positive one while PWM runs (PILOT-REFERENCE §2b).
+    pwm : bool
+        The summarised segment is a running PWM.
+    n_cycles : int
+        Complete cycles in the summarised segment (``len(cycles)`` counts the whole capture).
+    v_high_std, v_low_std : float
+        Noise on the settled levels [V rms].
+    overshoot, undershoot : float
+        Median peak beyond the new level after rising / falling edges, fraction of the swing.
+    segments : tuple of Segment
+        The timeline: stable stretches with state, start/end, duty, current.
+    cycles : CycleTable
+        Per-cycle start, period, duty, levels, rise/fall, state.
+    profile, channel : str
+        Limits profile name; the waveform's channel.
+    t_start, t_end : float
+        First and last sample time [s].
+    sample_rate_hz : float
+    n_samples : int
+    notes : tuple of str
+        Measurement-quality remarks (edges below the time resolution, uneven sampling).
+    """
+
+    state: str
+    reason: str | None
+    v_high: float
+    v_low: float
+    duty: float
+    frequency_hz: float
+    period_s: float
+    rise_time_s: float
+    fall_time_s: float
+    current_a: float
+    digital_comm: bool
+    diode_fault: bool
+    pwm: bool
+    n_cycles: int
+    v_high_std: float
+    v_low_std: float
+    overshoot: float
+    undershoot: float
+    segments: tuple[Segment, ...]
+    cycles: CycleTable = field(repr=False)
+    profile: str = ""
+    channel: str = ""
+    t_start: float = float("nan")
+    t_end: float = float("nan")
+    sample_rate_hz: float = float("nan")
+    n_samples: int = 0
+    notes: tuple[str, ...] = ()
+    faults: tuple = ()
+    """Recognised faults (:class:`cpsim.faults.Fault`: ``code``, ``message``), see :func:`cpsim.detect_cp_faults`."""
+
+    _SCALARS = ("state", "v_high", "v_low", "duty", "frequency_hz", "current_a", "digital_comm",
+                "rise_time_s", "fall_time_s", "diode_fault", "reason", "period_s", "pwm", "n_cycles",
+                "v_high_std", "v_low_std", "overshoot", "undershoot", "profile", "channel", "t_start",
+                "t_end", "sample_rate_hz", "n_samples")
+
+    def to_dict(self, *, cycles: bool = False) -> dict:
+        """JSON-ready dict: SI values, ``duty`` a fraction, ``None`` for unknown values.
+
+        Always holds ``state, v_high, v_low, duty, frequency_hz, current_a, digital_comm,
+        rise_time_s, fall_time_s, diode_fault, segments`` (a list of dicts with ``state,
+        t_start, t_end, duty, current_a`` and more), plus the other scalar fields and
+        ``notes``. ``cycles=True`` adds the per-cycle columns as lists.
+        """
+        from .timeline import _json_value
+
+        out = {name: _json_value(getattr(self, name)) for name in self._SCALARS}
+        out["segments"] = [s.to_dict() for s in self.segments]
+        out["notes"] = list(self.notes)
+        out["faults"] = [f.to_dict() for f in self.faults]
+        if cycles:
+            c = self.cycles
+            out["cycles"] = {
+                name: [_json_value(x) for x in getattr(c, name).tolist()]
+                for name in ("t_start", "period_s", "duty", "v_high", "v_low", "rise_time_s", "fall_time_s",
+                             "overshoot", "undershoot", "state", "diode_fault")
+            }
+        return out
+
+    def format_table(self) -> str:
+        """A short human-readable report (percent and µs allowed here)."""
+        def v(x, unit="V", fmt="{:+.3f}"):
+            return "—" if not np.isfinite(x) else f"{fmt.format(x)} {unit}"
+
+        def us(x):
+            return "—" if not np.isfinite(x) else f"{x * 1e6:.2f} µs"
+
+        def yes(b):
+            return "yes" if b else "no"
+
+        def sigma(x):
+            return "" if not np.isfinite(x) else f"  (σ {x:.3f} V)"
+
+        rows = [
+            ("state", self.state + (f"  ({self.reason})" if self.reason else "")),
+            ("v_high", v(self.v_high) + sigma(self.v_high_std)),
+            ("v_low", v(self.v_low) + sigma(self.v_low_std)),
+            ("duty", "—" if not np.isfinite(self.duty) else f"{self.duty * 100:.2f} %"),
+            ("frequency", v(self.frequency_hz, "Hz", "{:.2f}")),
+            ("current", v(self.current_a, "A", "{:.1f}")),
+            ("digital comm", yes(self.digital_comm)),
+            ("rise time", us(self.rise_time_s)),
+            ("fall time", us(self.fall_time_s)),
+            ("overshoot", "—" if not np.isfinite(self.overshoot) else f"{self.overshoot * 100:.1f} %"),
+            ("diode fault", yes(self.diode_fault)),
+            ("cycles", f"{self.n_cycles} (of {len(self.cycles)} in the capture)"),
+            ("profile", self.profile),
+            ("capture", f"{self.n_samples} samples, {self.sample_rate_hz / 1e6:.3g} MS/s, "
+                        f"{(self.t_end - self.t_start) * 1e3:.3f} ms, channel {self.channel}"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        lines = [f"{k:<{width}}  {val}" for k, val in rows]
+        if len(self.segments) > 1:
+            lines.append("")
+            lines.append(f"{'t_start':>12} {'t_end':>12}  {'state':<7} {'duty':>8} {'current':>8}")
+            for s in self.segments:
+                duty = "—" if not np.isfinite(s.duty) else f"{s.duty * 100:.2f} %"
+                cur = "—" if not np.isfinite(s.current_a) else f"{s.current_a:.1f} A"
+                span = f"{s.t_start * 1e3:>9.3f} ms {s.t_end * 1e3:>9.3f} ms"
+                lines.append(f"{span}  {s.state:<7} {duty:>8} {cur:>8}")
+        for fault in self.faults:
+            lines.append(f"FAULT {fault.code}: {fault.message}")
+        for note in self.notes:
+            lines.append(f"note: {note}")
+        return "\n".join(lines)
+
+
+def analyze(source, *, profile: str | std.LimitsProfile = "iec61851", fmt: str | None = None,
+            channel: str | int | None = None, vehicle_connected: bool | None = None,
+            **options) -> PilotMeasurement:
+    """Measure a control-pilot waveform like a pilot test instrument.
+
+    Parameters
+    ----------
+    source : Waveform or path
+        A :class:`~cpsim.Waveform` (simulated or read), or a capture file read with
+        :func:`cpsim.read_capture`.
+    profile : str or LimitsProfile
+        ``"iec61851"`` (default), ``"j1772"``, or a profile of your own thresholds
+        (:func:`cpsim.standard.custom_profile`).
+    fmt, channel
+        Passed to :func:`cpsim.read_capture` when ``source`` is a path.
+    vehicle_connected : bool, optional
+        What the user knows: ``True`` turns a state-A capture into the fault ``vehicle_not_seen``.
+    **options
+        Keyword options of :func:`measure_pilot` (``summary``, ``dc_min_s``, ...).
+
+    Returns
+    -------
+    PilotMeasurement
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cpsim import Waveform
+    >>> from cpsim.analysis import analyze
+    >>> t = np.arange(20_000) * 1e-6                        # 20 ms at 1 MS/s
+    >>> v = np.where((t * 1000) % 1 < 0.25, 9.0, -12.0)     # state B, 25 % duty
+    >>> m = analyze(Waveform.from_arrays(t, v))
+    >>> m.state, round(m.duty, 3), round(m.current_a, 1)
+    ('B2', 0.25, 15.0)
+    """
+    if isinstance(source, Waveform):
+        if fmt is not None or channel is not None:
+            raise ParameterError("fmt and channel apply only when source is a file path")
+        wave = source
+    elif isinstance(source, (str, os.PathLike)):
+        from ..io import read_capture
+
+        wave = read_capture(source, fmt=fmt, channel=channel)
+    else:
+        raise ParameterError(f"source must be a Waveform or a file path, got {type(source).__name__}")
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise ParameterError(f"unknown option {', '.join(unknown)}; valid: {', '.join(sorted(_OPTIONS))}")
+    from ..faults import detect_cp_faults
+
+    m = _measure(wave.t, wave.v, profile=profile, channel=wave.channel, checked=True, **options)
+    return replace(m, faults=detect_cp_faults(m, profile, vehicle_connected=vehicle_connected))
+
+
+def measure_pilot(t, v, *, profile: str | std.LimitsProfile = "iec61851", channel: str = "cp",
+                  summary: SummaryChoice = "longest", threshold: ThresholdMethod = "widest_gap",
+                  dc_min_s: float = DC_MIN_S, min_segment_s: float = MIN_SEGMENT_S,
+                  duty_change_tol: float = DUTY_CHANGE_TOL, max_noise_v: float = MAX_NOISE_V,
+                  max_tilt_v: float = MAX_TILT_V, max_edge_fraction: float = MAX_EDGE_FRACTION,
+                  plateau_fractions: tuple[float, float] = PLATEAU_FRACTIONS,
+                  max_level_points: int = MAX_LEVEL_POINTS) -> PilotMeasurement:
+    """Measure the pilot waveform ``v(t)``: the pure function behind :func:`analyze`.
+
+    Parameters
+    ----------
+    t, v : array_like
+        Sample times [s] (increasing, need not start at 0 or be perfectly uniform) and values [V].
+        Only the ends of ``t`` and the finiteness of ``v`` are checked here; a :class:`Waveform`
+        is validated in full when it is made.
+    profile : str or LimitsProfile
+        Limits profile that classifies the states.
+    channel : str
+        Channel name to report.
+    summary : {"longest", "first", "last"}
+        Which segment the scalar fields describe.
+    threshold : {"widest_gap", "otsu"}
+        How the edge threshold is placed between the levels (see ``estimate_levels``).
+    dc_min_s : float
+        A plateau longer than this [s] is a steady stretch.
+    min_segment_s : float
+        Shorter runs are absorbed by their neighbours [s]; 0 keeps every run.
+    duty_change_tol : float
+        Duty step (fraction) that starts a new segment.
+    max_noise_v, max_tilt_v : float
+        Steadiness limits [V rms], [V] (see the module constants).
+    max_edge_fraction : float
+        Slowest edge, as a fraction of the period, still taken as a pilot edge.
+    plateau_fractions : (float, float)
+        Settled interior of a plateau as fractions of its length.
+    max_level_points : int
+        Subsample size for the level histogram.
+
+    Returns
+    -------
+    PilotMeasurement
+    """
+    return _measure(t, v, profile=profile, channel=channel, checked=False, summary=summary, threshold=threshold,
+                    dc_min_s=dc_min_s, min_segment_s=min_segment_s, duty_change_tol=duty_change_tol,
+                    max_noise_v=max_noise_v, max_tilt_v=max_tilt_v, max_edge_fraction=max_edge_fraction,
+                    plateau_fractions=plateau_fractions, max_level_points=max_level_points)
+
+
+_OPTIONS = frozenset(inspect.signature(measure_pilot).parameters) - {"t", "v", "profile", "channel"}
+
+
+def _positive(name: str, x, *, zero_ok: bool = False) -> float:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number, got {x!r}") from None
+    if not math.isfinite(f) or f < 0 or (f == 0 and not zero_ok):
+        kind = "non-negative" if zero_ok else "positive"
+        raise ParameterError(f"{name} must be a {kind} finite number, got {x!r}")
+    return f
+
+
+def _as_arrays(t, v, checked: bool) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(t, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    if t.ndim != 1 or v.ndim != 1 or t.size != v.size:
+        raise ParameterError(f"t and v must be 1-D of equal length, got shapes {t.shape} and {v.shape}")
+    if v.size < 2:
+        raise ParameterError(f"a waveform needs at least 2 samples, got {v.size}")
+    if not checked:
+        if not (np.isfinite(np.add.reduce(v)) and np.isfinite(t[0]) and np.isfinite(t[-1])):
+            raise ParameterError("t and v must be finite")
+        if not t[-1] > t[0]:
+            raise ParameterError("time must increase")
+    return t, v
+
+
+_SUMMARY = {
+    "longest": lambda segs: int(np.argmax([s.duration_s for s in segs])),
+    "first": lambda segs: 0,
+    "last": lambda segs: len(segs) - 1,
+}
+
+
+def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="widest_gap", dc_min_s=DC_MIN_S,
+             min_segment_s=MIN_SEGMENT_S, duty_change_tol=DUTY_CHANGE_TOL, max_noise_v=MAX_NOISE_V,
+             max_tilt_v=MAX_TILT_V, max_edge_fraction=MAX_EDGE_FRACTION, plateau_fractions=PLATEAU_FRACTIONS,
+             max_level_points=MAX_LEVEL_POINTS) -> PilotMeasurement:
+    prof = std.get_profile(profile)
+    pick = choose("summary", summary, _SUMMARY)
+    opts = dict(dc_min_s=_positive("dc_min_s", dc_min_s),
+                min_segment_s=_positive("min_segment_s", min_segment_s, zero_ok=True),
+                duty_change_tol=_positive("duty_change_tol", duty_change_tol, zero_ok=True),
+                max_noise_v=_positive("max_noise_v", max_noise_v),
+                max_tilt_v=_positive("max_tilt_v", max_tilt_v),
+                max_edge_fraction=_positive("max_edge_fraction", max_edge_fraction))
+    try:
+        a, b = (float(x) for x in plateau_fractions)
+    except (TypeError, ValueError):
+        raise ParameterError(f"plateau_fractions must be two numbers, got {plateau_fractions!r}") from None
+    if not 0.0 <= a < b <= 1.0:
+        raise ParameterError(f"plateau_fractions must satisfy 0 <= start < end <= 1, got {plateau_fractions!r}")
+    max_points = int(_positive("max_level_points", max_level_points))
+    t, v = _as_arrays(t, v, checked)
+    n = v.size
+    dt = float(t[-1] - t[0]) / (n - 1)
+    nominal = 1.0 / std.FREQUENCY_HZ
+    base = dict(profile=prof.name, channel=str(channel), t_start=float(t[0]), t_end=float(t[-1]),
+                sample_rate_hz=1.0 / dt, n_samples=int(n))
+
+    levels = estimate_levels(v, max_points=max_points, threshold=threshold)
+    notes = _time_axis_notes(t, levels.sample_index, dt)
+    transitions = Transitions.empty()
+    if levels.two_level:
+        transitions = find_transitions(v, threshold_v=levels.threshold_v, hysteresis_v=levels.hysteresis_v)
+        if transitions.too_many:
+            return _unusable(Reason.TOO_MANY_CROSSINGS, prof, opts, notes, base, t)
+
+    plateaus = plateau_layout(t, v, transitions, dc_min_s=opts["dc_min_s"], nominal_period_s=nominal,
+                              settle_s=std.PLATEAU_SETTLE_MIN_S, fractions=(a, b))
+    timing, t_mid, sharp, band_s, peak = edge_measurements(
+        t, v, transitions, plateaus, max_edge_fraction=opts["max_edge_fraction"], nominal_period_s=nominal,
+        settle_s=std.PLATEAU_SETTLE_MIN_S)
+    cycles, index = measure_cycles(transitions, plateaus, timing, t_mid, sharp, band_s, peak, prof,
+                                   max_tilt_v=opts["max_tilt_v"])
+    period_typ = finite_median(cycles.period_s) if len(cycles) else nominal
+    duty_tol = max(opts["duty_change_tol"], 3.0 * dt / period_typ)
+
+    p_start, p_end = plateau_times(t, t_mid)
+    covered = np.zeros(len(plateaus), dtype=bool)
+    covered[index.high_plateau] = True
+    covered[index.low_plateau] = True
+    margin = max(int(np.ceil(std.PLATEAU_SETTLE_MIN_S / dt)), int(round(a * nominal / dt)))
+    units = Units.concat([
+        cycle_units(cycles, index, t_mid),
+        partial_units(plateaus, covered, p_start, p_end, prof),
+        dc_units(t, levels.sample_index, levels.sample_v, plateaus, p_start, p_end, prof,
+                 margin_samples=margin, max_noise_v=opts["max_noise_v"]),
+    ])
+    timeline = build_timeline(units, cycles, prof, duty_tol=duty_tol, min_segment_s=opts["min_segment_s"],
+                              max_tilt_v=opts["max_tilt_v"], dc_min_s=opts["dc_min_s"], options=opts)
+    segments = timeline.segments
+    k = pick(segments)
+    seg = segments[k]
+
+    in_seg = timeline.member & (timeline.units.kind == CYCLE) & (timeline.segment_of_unit == k)
+    ci = timeline.units.cycle[in_seg]
+    pwm = ci.size > 0
+    if pwm:
+        mean = plateaus.stats.mean
+        hi_rows = plateaus.interior_start[index.high_plateau[ci]]
+        lo_rows = plateaus.interior_start[index.low_plateau[ci]]
+        v_high_std = _spread(levels.sample_index, levels.sample_v, plateaus.starts, plateaus.ends, mean, hi_rows)
+        v_low_std = _spread(levels.sample_index, levels.sample_v, plateaus.starts, plateaus.ends, mean, lo_rows)
+        rise, fall = finite_median(cycles.rise_time_s[ci]), finite_median(cycles.fall_time_s[ci])
+        over, under = finite_median(cycles.overshoot[ci]), finite_median(cycles.undershoot[ci])
+        if np.isfinite(rise) and min(rise, fall) < 2 * dt:
+            notes.append(f"edges span fewer than 2 samples ({dt * 1e6:.3g} µs apart): rise/fall times are "
+                         "upper bounds and duty is resolved to about a sample; sample faster")
+    else:
+        v_high_std = v_low_std = float(timeline.v_high_std[k])
+        rise = fall = over = under = float("nan")
+    period = 1.0 / seg.frequency_hz if np.isfinite(seg.frequency_hz) else float("nan")
+    return PilotMeasurement(
+        state=seg.state, reason=seg.reason, v_high=seg.v_high, v_low=seg.v_low, duty=seg.duty,
+        frequency_hz=seg.frequency_hz, period_s=period, rise_time_s=rise, fall_time_s=fall,
+        current_a=seg.current_a, digital_comm=seg.digital_comm, diode_fault=seg.diode_fault, pwm=pwm,
+        n_cycles=seg.n_cycles, v_high_std=v_high_std, v_low_std=v_low_std, overshoot=over, undershoot=under,
+        segments=segments, cycles=cycles, notes=tuple(notes), **base,
+    )
+
+
+def _spread(sample_index, sample_v, starts, ends, mean, rows) -> float:
+    """RMS deviation of the subsample points inside interiors ``rows`` from their interior means."""
+    if starts.size == 0 or rows.size == 0:
+        return float("nan")
+    lo, hi = starts[rows], ends[rows]
+    if sample_index is not None:
+        lo, hi = np.searchsorted(sample_index, lo), np.searchsorted(sample_index, hi)
+    pos, group = expand_ranges(lo, hi)
+    dev = sample_v[pos] - mean[rows][group]
+    dev = dev[np.isfinite(dev)]
+    return float(np.sqrt(np.mean(dev * dev))) if dev.size >= 2 else float("nan")
+
+
+def _time_axis_notes(t, sample_index, dt) -> list[str]:
+    idx = np.arange(t.size) if sample_index is None else sample_index
+    idx = idx[:: max(1, idx.size // 65536)]
+    err = np.abs(t[idx] - (t[0] + idx * dt))
+    if float(err.max()) > 0.5 * dt:
+        return ["time axis is not uniform: plateau windows are placed by sample count, times are exact"]
+    return []
+
+
+def _unusable(reason: int, prof, opts, notes, base, t) -> PilotMeasurement:
+    text = reason_text(reason, value=float("nan"), profile=prof, options=opts)
+    seg = Segment("invalid", float(t[0]), float(t[-1]), float("nan"), float("nan"), False, float("nan"),
+                  float("nan"), float("nan"), False, 0, text)
+    nan = float("nan")
+    return PilotMeasurement("invalid", text, nan, nan, nan, nan, nan, nan, nan, nan, False, False, False, 0,
+                            nan, nan, nan, nan, (seg,), CycleTable.empty(), notes=tuple(notes), **base)
+

@@ -1,0 +1,255 @@
+"""State levels: where the waveform dwells (histogram of a subsample) and plateau statistics.
+
+Two jobs, both in the spirit of IEEE 181's state levels:
+
+* :func:`estimate_levels` finds the levels the waveform dwells at from the histogram of an
+  evenly spread subsample (at most ~1 M points, so it costs the same for 10 k or 1 G samples),
+  and from them a mid threshold with a hysteresis band for the edge finder. It does not
+  report the plateau values themselves; those come from the plateaus.
+* :func:`interior_stats` measures given plateau interiors on the full-resolution samples
+  in one pass: mean and the means of the three thirds (flatness).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ._util import choose, safe_div
+
+__all__ = ["LevelEstimate", "estimate_levels", "subsample_index", "InteriorStats", "interior_stats"]
+
+ThresholdMethod = Literal["widest_gap", "otsu"]
+
+MAX_LEVEL_POINTS = 1_000_000
+"""Subsample size for the level histogram (cpsim choice: ~10 ms of work, levels to a few mV)."""
+_HYSTERESIS_OF_GAP = 0.25
+"""Half-width of the hysteresis band as a fraction of the gap it sits in (cpsim choice: the band spans
+25-75 % of the swing, far outside noise and ringing, well inside every plateau)."""
+_PEAK_MIN_OF_MAX = 1e-3
+"""A histogram peak counts as a level when at least this fraction of the highest one (cpsim choice: a
+5 % pulse is 5e-2, the edges of a 13 µs fall at 1 kHz about 4e-4)."""
+LEVEL_RESOLUTION_V = 0.1
+"""Smoothing (Gaussian sigma) of the level histogram [V]: levels closer than ~3x this merge into one
+(cpsim choice: adjacent CP levels are >= 2.4 V apart, PILOT-REFERENCE §8, and noise tails must not
+form levels of their own)."""
+_GOLDEN = 0.6180339887498949
+
+
+@dataclass(frozen=True)
+class LevelEstimate:
+    """Levels the waveform dwells at, and the threshold band an edge finder should use.
+
+    Attributes
+    ----------
+    levels_v : ndarray
+        Significant histogram peaks [V], ascending.
+    threshold_v : float
+        Middle of the chosen gap between two levels [V]; NaN when fewer than two levels.
+    hysteresis_v : float
+        Half-width of the band around ``threshold_v`` [V]; a transition must cross the whole band.
+    sample_index : ndarray
+        Sorted indices of the subsample used (``None`` means every sample).
+    sample_v : ndarray
+        The subsample values [V].
+    """
+
+    levels_v: np.ndarray
+    threshold_v: float
+    hysteresis_v: float
+    sample_index: np.ndarray | None
+    sample_v: np.ndarray
+
+    @property
+    def two_level(self) -> bool:
+        """True when there are two separated levels to switch between."""
+        return bool(np.isfinite(self.threshold_v))
+
+
+def subsample_index(n: int, max_points: int) -> np.ndarray | None:
+    """At most ``max_points`` sorted indices into ``range(n)``: pairs of adjacent samples, one pair per
+    equal stretch of the data.
+
+    Each pair is jittered inside its stretch by a golden-ratio sequence, so a periodic
+    waveform is never sampled at one phase only (a plain stride can alias). Adjacent pairs
+    tell settled samples from samples on an edge. ``None`` when ``n <= max_points`` (use
+    everything).
+    """
+    if n <= max_points:
+        return None
+    m = max(1, int(max_points) // 2)
+    k = np.arange(m, dtype=np.int64)
+    # integer arithmetic: pair k starts in [k (n-1) / m, (k + 1) (n-1) / m), offset by frac(k * golden)
+    jitter = (k * int(_GOLDEN * 2**20)) & (2**20 - 1)
+    first = (k * (n - 1)) // m + ((jitter * ((n - 1) // m - 1)) >> 20)
+    out = np.empty(2 * m, dtype=np.int64)
+    out[0::2] = first
+    out[1::2] = first + 1
+    return out
+
+
+def estimate_levels(v: np.ndarray, *, max_points: int = MAX_LEVEL_POINTS,
+                    threshold: ThresholdMethod = "widest_gap") -> LevelEstimate:
+    """Find the levels of ``v`` and a threshold band between two of them.
+
+    Parameters
+    ----------
+    v : ndarray
+        Samples [V].
+    max_points : int
+        Size of the subsample the histogram is built from.
+    threshold : {"widest_gap", "otsu"}
+        ``"widest_gap"`` (default) puts the threshold in the widest gap between adjacent
+        levels: for a pilot that is always the gap between the -12 V low and the lowest
+        PWM high, whatever mix of states and DC stretches the capture holds. ``"otsu"``
+        uses Otsu's between-class-variance threshold, the usual choice for generic
+        two-level signals.
+
+    Returns
+    -------
+    LevelEstimate
+    """
+    method = choose("threshold", threshold, _THRESHOLDS)
+    idx = subsample_index(v.size, int(max_points))
+    x = np.asarray(v if idx is None else v[idx], dtype=np.float64)
+    levels, counts, lo, w = _histogram_peaks(_settled(x))
+    thr, half = method(levels, counts, lo, w)
+    return LevelEstimate(levels, thr, half, idx, x)
+
+
+def _settled(x: np.ndarray) -> np.ndarray:
+    """The points of ``x`` (adjacent pairs ``x[0::2], x[1::2]``) whose pair partner is close: where the
+    waveform dwells, not where it is on an edge. Samples on the edges of a strictly periodic
+    waveform repeat the same values every cycle and would otherwise form false levels."""
+    k = x.size // 2
+    a, b = x[0:2 * k:2], x[1:2 * k:2]
+    if k < 8:
+        return x
+    d = np.abs(b - a)
+    delta = max(LEVEL_RESOLUTION_V, 4.0 * float(np.median(d[:: max(1, k // 65536)])), 3.0 * _quantum(x))
+    ok = d < delta
+    if np.count_nonzero(ok) < 0.05 * k:
+        return x
+    return np.concatenate((a[ok], b[ok]))
+
+
+def _quantum(x: np.ndarray) -> float:
+    """The code step of quantised data (8-bit scope: full scale / 256), 0 for continuous data."""
+    u = np.unique(x[:: max(1, x.size // 4096)])
+    if u.size < 8:
+        return 0.0
+    q = float(np.median(np.diff(u)))
+    return q if q < (u[-1] - u[0]) / 16 else 0.0
+
+
+def _histogram_peaks(x: np.ndarray):
+    lo, hi = float(x.min()), float(x.max())
+    span = hi - lo
+    if not span > 1e-9 * max(1.0, abs(lo), abs(hi)):
+        return np.array([lo]), None, lo, 1.0
+    q = _quantum(x)
+    # bins no finer than a quarter of the smoothing: the histogram costs O(M), never O(M * bins)
+    w = max(span / 2048, LEVEL_RESOLUTION_V / 4)
+    nb = int(span / w) + 1
+    counts = np.bincount(((x - lo) * (1.0 / w)).astype(np.intp), minlength=nb).astype(np.float64)
+    # Smooth enough to fill the comb of a quantised capture and to merge noise tails into their level.
+    sigma = max(2.0, q / w, LEVEL_RESOLUTION_V / w, 0.005 * span / w)
+    half = int(np.ceil(4 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    hs = np.convolve(np.pad(counts, half), kernel, mode="valid")
+    padded = np.concatenate(([-1.0], hs, [-1.0]))
+    cand = np.flatnonzero((padded[1:-1] > padded[:-2]) & (padded[1:-1] >= padded[2:]))
+    cand = cand[hs[cand] >= max(_PEAK_MIN_OF_MAX * hs.max(), 3.0 * kernel.max())]
+    peaks: list[int] = []
+    for c in cand:  # a handful of candidates: merge neighbours without a clear valley between them
+        if peaks and hs[peaks[-1]:c + 1].min() > 0.5 * min(hs[peaks[-1]], hs[c]):
+            if hs[c] > hs[peaks[-1]]:
+                peaks[-1] = int(c)
+        else:
+            peaks.append(int(c))
+    levels = lo + (np.asarray(peaks, dtype=np.float64) + 0.5) * w
+    return levels, counts, lo, w
+
+
+def _widest_gap(levels, counts, lo, w):
+    if levels.size < 2:
+        return float("nan"), float("nan")
+    gaps = np.diff(levels)
+    g = int(np.argmax(gaps))
+    return float(levels[g] + gaps[g] / 2), float(_HYSTERESIS_OF_GAP * gaps[g])
+
+
+def _otsu(levels, counts, lo, w):
+    if levels.size < 2 or counts is None:
+        return float("nan"), float("nan")
+    centres = lo + (np.arange(counts.size) + 0.5) * w
+    w0 = np.cumsum(counts)
+    m0 = np.cumsum(counts * centres)
+    total, mtotal = w0[-1], m0[-1]
+    w1 = total - w0
+    between = safe_div((mtotal * w0 - total * m0) ** 2, w0 * w1)
+    between = np.nan_to_num(between[:-1], nan=-1.0)
+    best = np.flatnonzero(between >= between.max() * (1 - 1e-9))  # flat across an empty gap: its middle
+    thr = float((centres[best[0]] + centres[best[-1]]) / 2 + w / 2)
+    below, above = levels[levels < thr], levels[levels > thr]
+    if below.size == 0 or above.size == 0:
+        return float("nan"), float("nan")
+    return thr, float(_HYSTERESIS_OF_GAP * min(thr - below[-1], above[0] - thr) * 2)
+
+
+_THRESHOLDS = {"widest_gap": _widest_gap, "otsu": _otsu}
+
+
+@dataclass(frozen=True)
+class InteriorStats:
+    """Full-resolution statistics of plateau interiors ``[start, end)`` (sample indices).
+
+    Attributes
+    ----------
+    mean : ndarray
+        Mean of each interior [V] (NaN for fewer than 3 samples).
+    count : ndarray
+        Samples in each interior.
+    tilt : ndarray
+        Largest minus smallest mean of the interior's three thirds [V]: near 0 for a
+        settled plateau, large for a sine or a droop.
+    """
+
+    mean: np.ndarray
+    count: np.ndarray
+    tilt: np.ndarray
+
+
+def interior_stats(v: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> InteriorStats:
+    """Measure interiors ``[starts[i], ends[i])`` of ``v``; they must be ascending and disjoint.
+
+    One ``np.add.reduceat`` over the covered span, no temporaries the size of ``v``.
+    """
+    n = v.size
+    starts = np.asarray(starts, dtype=np.int64)
+    ends = np.maximum(np.asarray(ends, dtype=np.int64), starts)
+    k = starts.size
+    if k == 0:
+        e = np.zeros(0)
+        return InteriorStats(e, np.zeros(0, dtype=np.int64), e)
+    length = ends - starts
+    bounds = np.empty((k, 4), dtype=np.int64)
+    bounds[:, 0] = starts
+    bounds[:, 1] = starts + length // 3
+    bounds[:, 2] = starts + (2 * length) // 3
+    bounds[:, 3] = ends
+    flat = bounds.ravel()
+    counts = np.diff(np.append(flat, n)).reshape(k, 4)
+    sums = np.add.reduceat(v, np.minimum(flat, n - 1)).reshape(k, 4)
+    # reduceat returns v[i] (not 0) for an empty stretch: mask those by their count
+    sums[counts == 0] = 0.0
+    thirds = safe_div(sums[:, :3], counts[:, :3])
+    count = counts[:, :3].sum(axis=1)
+    mean = np.where(count >= 3, safe_div(sums[:, :3].sum(axis=1), count), np.nan)
+    tilt = np.fmax(np.fmax(thirds[:, 0], thirds[:, 1]), thirds[:, 2]) - np.fmin(
+        np.fmin(thirds[:, 0], thirds[:, 1]), thirds[:, 2])
+    tilt = np.where(count >= 3, tilt, np.nan)
+    return InteriorStats(mean, count, tilt)

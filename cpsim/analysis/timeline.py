@@ -1,0 +1,470 @@
+"""The timeline of a long capture: classify small units, then merge runs (all vectorised).
+
+Units tile the capture in time:
+
+* a **cycle**: one complete PWM period, classified from its plateau levels;
+* a **DC block**: a few dozen subsample points (``DC_BLOCK_POINTS``) of a steady stretch,
+  classified from their mean, ``invalid`` when their spread exceeds ``max_noise_v``; a block
+  whose spread comes from one clean level step (plug-in, unplug) is split at the step, so
+  steps are located to one subsample interval;
+* a **partial** plateau: a PWM half period at an end of a PWM burst, which inherits the
+  state of the cycle next to it; one with no cycle next to it (a lone pulse, or a short
+  capture with a single step) is classified as a steady level of its own.
+
+Runs of equal units (same state, same diode verdict, duty within ``duty_tol`` of the previous
+cycle) form stretches. A steady run is not steady when its level drifts by more than
+``max_tilt_v`` (a slow sine passing through a window) or when it lasts less than ``dc_min_s``
+between other steady blocks (the turning points of a triangle). A run shorter than
+``min_segment_s`` (one odd cycle while the vehicle switches) is absorbed by the run before it
+(by the one after it at the start), and equal neighbours are merged again: the
+result is the list of :class:`Segment`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .. import standard as std
+from ._util import expand_ranges, group_median, group_sum_count, next_true, previous_true, run_starts, safe_div
+from .states import INVALID, Reason, classify_dc, is_x2, reason_text, state_names
+
+__all__ = ["Segment", "Units", "Timeline", "cycle_units", "partial_units", "dc_units", "build_timeline"]
+
+CYCLE, DC, PARTIAL = 0, 1, 2
+INHERIT = -1
+DC_BLOCK_POINTS = 32
+"""Subsample points per DC block (cpsim choice: noise estimated to ±13 %, steps located to one block)."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One stable stretch of the capture.
+
+    Attributes
+    ----------
+    state : str
+        One of :data:`cpsim.standard.STATES`.
+    t_start, t_end : float
+        Start and end [s], on the capture's own time axis.
+    duty : float
+        Mean duty of its cycles (fraction), NaN for a steady stretch.
+    current_a : float
+        Current the duty offers [A] (A2-D2 only; NaN otherwise and in the digital band).
+    digital_comm : bool
+        Duty in the 3-7 % band: high-level communication requested.
+    frequency_hz : float
+        PWM frequency [Hz], NaN for a steady stretch.
+    v_high, v_low : float
+        Median plateau levels [V]; both equal the level of a steady stretch.
+    diode_fault : bool
+    n_cycles : int
+        Complete cycles measured in the stretch.
+    reason : str or None
+        Why the stretch is ``invalid``.
+    """
+
+    state: str
+    t_start: float
+    t_end: float
+    duty: float
+    current_a: float
+    digital_comm: bool
+    frequency_hz: float
+    v_high: float
+    v_low: float
+    diode_fault: bool
+    n_cycles: int
+    reason: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.t_end - self.t_start
+
+    def to_dict(self) -> dict:
+        """JSON-ready: SI floats, ``None`` for unknown values."""
+        return {k: _json_value(x) for k, x in asdict(self).items()}
+
+
+def _json_value(x):
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if np.isfinite(x) else None
+    return x
+
+
+@dataclass(frozen=True)
+class Units:
+    """Classified pieces of the capture (arrays of equal length)."""
+
+    kind: np.ndarray
+    t_start: np.ndarray
+    t_end: np.ndarray
+    code: np.ndarray
+    reason: np.ndarray
+    reason_value: np.ndarray
+    duty: np.ndarray
+    diode: np.ndarray
+    cycle: np.ndarray
+    level_sum: np.ndarray
+    level_sq: np.ndarray
+    level_n: np.ndarray
+    fallback: np.ndarray
+    fallback_reason: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.kind.size)
+
+    @classmethod
+    def make(cls, kind, t_start, t_end, code, reason=None, reason_value=None, duty=None, diode=None,
+             cycle=None, level_sum=None, level_sq=None, level_n=None, fallback=None,
+             fallback_reason=None) -> "Units":
+        n = np.asarray(t_start).size
+
+        def arr(x, fill, dtype):
+            return np.full(n, fill, dtype=dtype) if x is None else np.asarray(x, dtype=dtype).reshape(n)
+
+        return cls(arr(kind, 0, np.int8), arr(t_start, 0, float), arr(t_end, 0, float), arr(code, 0, np.int8),
+                   arr(reason, 0, np.int8), arr(reason_value, np.nan, float), arr(duty, np.nan, float),
+                   arr(diode, False, bool), arr(cycle, -1, np.int64), arr(level_sum, 0, float),
+                   arr(level_sq, 0, float), arr(level_n, 0, float), arr(fallback, INVALID, np.int8),
+                   arr(fallback_reason, Reason.ISOLATED_PULSE, np.int8))
+
+    @classmethod
+    def concat(cls, parts: list["Units"]) -> "Units":
+        fields = cls.__dataclass_fields__
+        joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
+        order = np.argsort(joined["t_start"], kind="stable")
+        return cls(**{f: a[order] for f, a in joined.items()})
+
+    def replace(self, **arrays) -> "Units":
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        d.update(arrays)
+        return Units(**d)
+
+
+def cycle_units(cycles, index, t_mid: np.ndarray) -> Units:
+    """One unit per complete cycle."""
+    k = len(cycles)
+    return Units.make(np.full(k, CYCLE), t_mid[index.anchor], t_mid[index.anchor + 2], index.codes,
+                      cycles.reason, index.reason_value, cycles.duty, cycles.diode_fault, np.arange(k))
+
+
+def plateau_times(t: np.ndarray, t_mid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end [s] of every plateau: the edges' mesial instants and the capture ends."""
+    return np.concatenate(([t[0]], t_mid)), np.concatenate((t_mid, [t[-1]]))
+
+
+def partial_units(plateaus, covered: np.ndarray, t_start: np.ndarray, t_end: np.ndarray, profile) -> Units:
+    """Short plateaus that belong to no complete cycle; their state is inherited later (or, with no
+    cycle next to them, taken from their own level as a steady one)."""
+    p = np.flatnonzero(~plateaus.steady & ~covered)
+    level = np.where(np.isfinite(plateaus.level_start[p]), plateaus.level_start[p], plateaus.level_end[p])
+    code, reason = classify_dc(level, profile)
+    ok = np.isfinite(level)
+    reason = np.where(ok, reason, Reason.ISOLATED_PULSE)
+    return Units.make(np.full(p.size, PARTIAL), t_start[p], t_end[p], np.full(p.size, INHERIT),
+                      reason_value=level, level_sum=np.where(ok, level, 0.0),
+                      level_sq=np.where(ok, level * level, 0.0), level_n=ok.astype(float),
+                      fallback=code, fallback_reason=reason)
+
+
+def dc_units(t: np.ndarray, sample_index: np.ndarray | None, sample_v: np.ndarray, plateaus,
+             t_start: np.ndarray, t_end: np.ndarray, profile, *, margin_samples: int,
+             max_noise_v: float) -> Units:
+    """Blocks of subsample points inside the steady plateaus, classified as x1, E, F or invalid."""
+    n_plateaus = len(plateaus)
+    steady = np.flatnonzero(plateaus.steady)
+    lo = plateaus.first[steady] + np.where(steady > 0, margin_samples, 0)
+    hi = plateaus.last[steady] - np.where(steady < n_plateaus - 1, margin_samples, 0)
+    if sample_index is None:
+        a, b = lo, np.maximum(hi + 1, lo)
+    else:  # search the few plateau bounds in the sorted subsample, not the reverse
+        a, b = np.searchsorted(sample_index, lo, "left"), np.searchsorted(sample_index, hi, "right")
+    pos, group = expand_ranges(a, b)
+    idx = pos if sample_index is None else sample_index[pos]
+    x, pid = sample_v[pos], steady[group]
+    parts = []
+    if idx.size:
+        new_p = np.concatenate(([True], pid[1:] != pid[:-1]))
+        p_start = np.flatnonzero(new_p)
+        p_count = np.diff(np.append(p_start, idx.size))
+        rank = np.arange(idx.size) - np.repeat(p_start, p_count)
+        n_blocks = np.maximum(1, p_count // DC_BLOCK_POINTS)
+        block = np.minimum(rank // DC_BLOCK_POINTS, np.repeat(n_blocks - 1, p_count))
+        b_start = np.flatnonzero(new_p | np.concatenate(([False], block[1:] != block[:-1])))
+        count = np.diff(np.append(b_start, idx.size)).astype(float)
+        s = np.add.reduceat(x, b_start)
+        sq = np.add.reduceat(x * x, b_start)
+        mean = s / count
+        var = np.maximum(sq / count - mean * mean, 0.0) * safe_div(count, count - 1)
+        std_v = np.sqrt(np.where(count > 1, var, np.nan))
+        b_pid = pid[b_start]
+        t_first = t[idx[b_start]]
+        t_last = t[idx[np.append(b_start[1:], idx.size) - 1]]
+        first_of_p = np.concatenate(([True], b_pid[1:] != b_pid[:-1]))
+        last_of_p = np.concatenate((b_pid[1:] != b_pid[:-1], [True]))
+        mid = 0.5 * (t_last[:-1] + t_first[1:])
+        ts = np.where(first_of_p, t_start[b_pid], np.concatenate(([0.0], mid)))
+        te = np.where(last_of_p, t_end[b_pid], np.concatenate((mid, [0.0])))
+        b_end = np.append(b_start[1:], idx.size)
+        cand = np.flatnonzero(noisy_blocks(count, std_v, max_noise_v))
+        split = _split_steps(x, b_start[cand], b_end[cand], max_noise_v)
+        if split is not None:
+            ok, cut, left, right = split   # blocks that hold one clean level step: two units each
+            blk = cand[ok]
+            t_cut = 0.5 * (t[idx[cut - 1]] + t[idx[cut]])
+            keep_b = np.ones(b_start.size, dtype=bool)
+            keep_b[blk] = False
+            ts = np.concatenate((ts[keep_b], ts[blk], t_cut))
+            te = np.concatenate((te[keep_b], t_cut, te[blk]))
+            s = np.concatenate((s[keep_b], left[0], right[0]))
+            sq = np.concatenate((sq[keep_b], left[1], right[1]))
+            count = np.concatenate((count[keep_b], left[2], right[2]))
+            mean = s / count
+            var = np.maximum(sq / count - mean * mean, 0.0) * safe_div(count, count - 1)
+            std_v = np.sqrt(np.where(count > 1, var, np.nan))
+        code, reason = classify_dc(mean, profile)
+        value = mean.copy()
+        noisy = noisy_blocks(count, std_v, max_noise_v)
+        code = np.where(noisy, INVALID, code)
+        reason = np.where(noisy, Reason.NOISY, reason)
+        value = np.where(noisy, std_v, value)
+        parts.append(Units.make(np.full(ts.size, DC), ts, te, code, reason, value,
+                                level_sum=s, level_sq=sq, level_n=count))
+    # a steady plateau that no subsample point fell in: one unit from its full-resolution interior
+    seen = np.zeros(n_plateaus, dtype=bool)
+    seen[pid] = True
+    lone = np.flatnonzero(plateaus.steady & ~seen)
+    if lone.size:
+        level = np.where(np.isfinite(plateaus.level_start[lone]), plateaus.level_start[lone],
+                         plateaus.level_end[lone])
+        code, reason = classify_dc(level, profile)
+        parts.append(Units.make(np.full(lone.size, DC), t_start[lone], t_end[lone], code, reason, level,
+                                level_sum=np.nan_to_num(level), level_sq=np.nan_to_num(level) ** 2,
+                                level_n=np.isfinite(level).astype(float)))
+    if not parts:
+        return Units.make(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+    return Units.concat(parts)
+
+
+def noisy_blocks(count: np.ndarray, std_v: np.ndarray, max_noise_v: float) -> np.ndarray:
+    """Blocks whose spread says they hold no single steady level."""
+    return (count >= 8) & (std_v > max_noise_v)
+
+
+def _split_steps(x: np.ndarray, starts: np.ndarray, ends: np.ndarray, max_noise_v: float):
+    """Best single split of each block ``x[starts[i]:ends[i]]`` into two constant levels.
+
+    Returns ``(mask of the blocks split, first point of the right part, (sum, sumsq, n) left,
+    (...) right)`` for the blocks where both parts are steady (spread <= ``max_noise_v``), or None. Vectorised over
+    blocks with cumulative sums: the split maximising ``nl*nr/n * (mean_l - mean_r)**2`` is the
+    least-squares two-level fit.
+    """
+    if starts.size == 0:
+        return None
+    pos, grp = expand_ranges(starts, ends)
+    xs = x[pos]
+    n = (ends - starts).astype(float)
+    cs, cq = np.cumsum(xs), np.cumsum(xs * xs)
+    first = np.concatenate(([0], np.cumsum(ends - starts)[:-1]))   # each block's first element in pos
+    base_s = np.where(first > 0, cs[first - 1], 0.0)
+    base_q = np.where(first > 0, cq[first - 1], 0.0)
+    nl = (np.arange(pos.size) - first[grp] + 1).astype(float)
+    ls, lq = cs - base_s[grp], cq - base_q[grp]
+    total_s = ls[np.append(first[1:], pos.size) - 1]
+    total_q = lq[np.append(first[1:], pos.size) - 1]
+    nr = n[grp] - nl
+    rs, rq = total_s[grp] - ls, total_q[grp] - lq
+    score = np.where(nr > 0, nl * nr / n[grp] * (safe_div(ls, nl) - safe_div(rs, nr)) ** 2, -1.0)
+    top = np.maximum.reduceat(score, first)
+    hits = np.flatnonzero(score >= top[grp])          # each block's best split (ties: the first)
+    best = hits[np.concatenate(([True], grp[hits][1:] != grp[hits][:-1]))]
+    bl, br = nl[best], nr[best]
+    left = (ls[best], lq[best], bl)
+    right = (rs[best], rq[best], br)
+
+    def spread(part):
+        s_, q_, c_ = part
+        m = s_ / c_
+        return np.sqrt(np.maximum(q_ / c_ - m * m, 0.0))
+
+    ok = (br > 0) & (spread(left) <= max_noise_v) & (spread(right) <= max_noise_v)
+    if not ok.any():
+        return None
+    cut = pos[best[ok]] + 1
+    return (ok, cut, tuple(a[ok] for a in left), tuple(a[ok] for a in right))
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Segments plus the bookkeeping the summary needs."""
+
+    segments: tuple[Segment, ...]
+    units: Units
+    segment_of_unit: np.ndarray
+    member: np.ndarray
+    codes: np.ndarray
+    v_high_std: np.ndarray
+    n_cycles: np.ndarray
+
+
+def _inherit(units: Units) -> Units:
+    kind = units.kind
+    n = kind.size
+    is_cycle, is_dc, partial = kind == CYCLE, kind == DC, kind == PARTIAL
+    if not partial.any():
+        return units
+    prev_c, prev_d = previous_true(is_cycle), previous_true(is_dc)
+    next_c, next_d = next_true(is_cycle), next_true(is_dc)
+    use_prev = partial & (prev_c >= 0) & (prev_c > prev_d)
+    use_next = partial & ~use_prev & (next_c < n) & (next_c < next_d)
+    src = np.where(use_prev, prev_c, np.where(use_next, next_c, -1))
+    has = src >= 0
+    s = np.where(has, src, 0)
+    orphan = partial & ~has  # no cycle next to it: a steady level of its own
+    code = np.where(partial, np.where(has, units.code[s], units.fallback), units.code).astype(np.int8)
+    reason = np.where(partial, np.where(has, units.reason[s], units.fallback_reason), units.reason)
+    return units.replace(kind=np.where(orphan, DC, kind).astype(np.int8), code=code, reason=reason.astype(np.int8),
+                         duty=np.where(partial & has, units.duty[s], units.duty),
+                         diode=np.where(partial & has, units.diode[s], units.diode))
+
+
+def _runs(code, diode, duty, tol) -> np.ndarray:
+    """Run id of each element: a new run where state or diode changes or the duty steps."""
+    n = code.size
+    brk = np.zeros(n, dtype=bool)
+    if n:
+        brk[0] = True
+        brk[1:] = (code[1:] != code[:-1]) | (diode[1:] != diode[:-1]) | (np.abs(np.diff(duty)) > tol)
+    return np.cumsum(brk) - 1
+
+
+def _mean_by(values, groups, n):
+    s, c = group_sum_count(values, groups, n)
+    return safe_div(s, c)
+
+
+def _unsteady(units: Units, *, max_tilt_v: float, duty_tol: float, dc_min_s: float) -> Units:
+    """Mark steady runs that are not steady: block levels wandering more than ``max_tilt_v`` (a slow
+    sine passing through a window), or a level held for less than ``dc_min_s`` between other
+    steady-stretch blocks (the turning points of a triangle)."""
+    run = _runs(units.code, units.diode, units.duty, duty_tol)
+    dc = (units.kind == DC) & (units.code != INVALID)
+    if not dc.any():
+        return units
+    n_runs = int(run[-1]) + 1
+    level = safe_div(units.level_sum, units.level_n)
+    use = dc & np.isfinite(level)
+    hi = np.full(n_runs, -np.inf)
+    lo = np.full(n_runs, np.inf)
+    np.maximum.at(hi, run[use], level[use])
+    np.minimum.at(lo, run[use], level[use])
+    drift = np.where(np.isfinite(hi) & np.isfinite(lo), hi - lo, 0.0)
+    starts = run_starts(run)
+    ends = np.append(starts[1:], run.size)
+    duration = units.t_end[ends - 1] - units.t_start[starts]
+    all_dc = np.bincount(run, weights=(units.kind == DC), minlength=n_runs) == np.diff(np.append(starts, run.size))
+    inner = np.zeros(n_runs, dtype=bool)
+    inner[1:-1] = all_dc[:-2] & all_dc[2:]
+    brief = inner & (duration < dc_min_s)
+    bad_drift = dc & (drift[run] > max_tilt_v)
+    bad_brief = dc & brief[run] & ~bad_drift
+    if not (bad_drift.any() or bad_brief.any()):
+        return units
+    bad = bad_drift | bad_brief
+    value = np.where(bad_drift, drift[run], np.where(bad_brief, duration[run], units.reason_value))
+    reason = np.where(bad_drift, Reason.DRIFT, np.where(bad_brief, Reason.BRIEF, units.reason))
+    return units.replace(code=np.where(bad, INVALID, units.code).astype(np.int8), reason=reason.astype(np.int8),
+                        reason_value=value)
+
+
+def _segment_ids(units: Units, *, duty_tol: float, min_segment_s: float):
+    """Segment id of each unit after absorbing short runs into their neighbours, with the
+    segments' state codes and diode verdicts (those of the run that absorbed the others)."""
+    run = _runs(units.code, units.diode, units.duty, duty_tol)
+    n_runs = int(run[-1]) + 1
+    starts = run_starts(run)
+    ends = np.append(starts[1:], run.size)
+    code, diode = units.code[starts], units.diode[starts]
+    duty = _mean_by(units.duty, run, n_runs)
+    duration = units.t_end[ends - 1] - units.t_start[starts]
+    long = duration >= min_segment_s
+    if long.any() and not long.all():
+        prev_long, next_long = previous_true(long), next_true(long)
+        host = np.where(long, np.arange(n_runs), np.where(prev_long >= 0, prev_long, next_long))
+        code, diode, duty = code[host], diode[host], duty[host]
+    merged = _runs(code, diode, duty, duty_tol)
+    first = run_starts(merged)
+    return merged[run], code[first], diode[first]
+
+
+def build_timeline(units: Units, cycles, profile, *, duty_tol: float, min_segment_s: float,
+                   max_tilt_v: float, dc_min_s: float, options: dict) -> Timeline:
+    """Merge classified units into segments and summarise each one."""
+    units = _unsteady(_inherit(units), max_tilt_v=max_tilt_v, duty_tol=duty_tol, dc_min_s=dc_min_s)
+    seg, seg_code, seg_diode = _segment_ids(units, duty_tol=duty_tol, min_segment_s=min_segment_s)
+    n_seg = int(seg[-1]) + 1
+    starts = run_starts(seg)
+    ends = np.append(starts[1:], seg.size)
+    member = (units.code == seg_code[seg]) & (units.diode == seg_diode[seg])
+
+    # cycles: duty (median, then the mean of those within tolerance), levels, frequency
+    cyc = member & (units.kind == CYCLE)
+    ci, cg = units.cycle[cyc], seg[cyc]
+    duty_med = group_median(cycles.duty[ci], cg, n_seg)
+    near = np.abs(cycles.duty[ci] - duty_med[cg]) <= duty_tol
+    duty = _mean_by(np.where(near, cycles.duty[ci], np.nan), cg, n_seg)
+    v_high = group_median(cycles.v_high[ci], cg, n_seg)
+    v_low = group_median(cycles.v_low[ci], cg, n_seg)
+    n_cycles = np.bincount(cg, minlength=n_seg)
+    period_med = group_median(cycles.period_s[ci], cg, n_seg)
+    first_t = np.full(n_seg, np.inf)
+    last_t = np.full(n_seg, -np.inf)
+    np.minimum.at(first_t, cg, cycles.t_start[ci])
+    np.maximum.at(last_t, cg, cycles.t_start[ci] + cycles.period_s[ci])
+    span = last_t - first_t
+    n_periods = np.maximum(1.0, np.round(safe_div(span, period_med)))
+    period = np.where(n_cycles > 0, safe_div(span, n_periods), np.nan)
+
+    # steady stretches: pooled mean and spread of their subsample points
+    dcm = member & (units.kind == DC)
+    s = np.bincount(seg[dcm], weights=units.level_sum[dcm], minlength=n_seg)
+    sq = np.bincount(seg[dcm], weights=units.level_sq[dcm], minlength=n_seg)
+    cnt = np.bincount(seg[dcm], weights=units.level_n[dcm], minlength=n_seg)
+    level = safe_div(s, cnt)
+    level_std = np.sqrt(np.maximum(safe_div(sq, cnt) - level * level, 0.0))
+    pwm = n_cycles > 0
+    v_high = np.where(pwm, v_high, level)
+    v_low = np.where(pwm, v_low, level)
+    v_high_std = np.where(pwm, np.nan, level_std)
+
+    offers = is_x2(seg_code)
+    current, digital = std.current_from_duty(np.where(offers, duty, np.nan))
+    digital = digital & offers
+
+    # why invalid: the commonest reason among the segment's units, with its median key figure
+    n_reasons = 16
+    inv = (units.code == INVALID) & (units.reason > 0)
+    votes = np.bincount(seg[inv] * n_reasons + units.reason[inv], minlength=n_seg * n_reasons)
+    top_reason = np.argmax(votes.reshape(n_seg, n_reasons), axis=1)
+    pick = inv & (units.reason == top_reason[seg])
+    top_value = group_median(units.reason_value[pick], seg[pick], n_seg)
+
+    names = state_names(seg_code)
+    segments = []
+    for i in range(n_seg):  # one object per segment (a handful in a real capture)
+        reason = None
+        if seg_code[i] == INVALID:
+            reason = reason_text(int(top_reason[i]), value=float(top_value[i]), profile=profile, options=options)
+        segments.append(Segment(
+            state=str(names[i]), t_start=float(units.t_start[starts[i]]), t_end=float(units.t_end[ends[i] - 1]),
+            duty=float(duty[i]), current_a=float(current[i]), digital_comm=bool(digital[i]),
+            frequency_hz=float(safe_div(1.0, period[i])), v_high=float(v_high[i]), v_low=float(v_low[i]),
+            diode_fault=bool(seg_diode[i]), n_cycles=int(n_cycles[i]), reason=reason,
+        ))
+    return Timeline(tuple(segments), units, seg, member, seg_code, v_high_std, n_cycles)

@@ -1,0 +1,216 @@
+"""``cpsim montecarlo`` and ``cpsim corners``: tolerance studies from the command line.
+
+Registered by :func:`cpsim.cli.build_parser` through :func:`add_parsers`; kept in its own
+module so the shared ``cli.py`` stays small. Parse -> one library call -> print.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from .errors import ParameterError
+
+__all__ = ["add_parsers", "parse_threshold"]
+
+_TOL_HELP = ("vary a component: NAME=SPEC[,normal]. SPEC: half-width (r1=0.03 is ±3 %% for resistors, "
+             "capacitance and frequency; v_high=0.6 is ±0.6 V), percent (r1=3%%), range (cable_c_f=0:3.1n, "
+             "temp=-40:85) or fixed / fixed@VALUE. normal: ±tol = ±3σ. Names: CpCircuit fields or short "
+             "forms (v_high v_low r1 r_detect r_charge r_vent diode temp cable_c duty frequency rise fall). "
+             "Repeatable; replaces that parameter's default (PILOT-REFERENCE §1)")
+
+
+def parse_threshold(text: str) -> tuple[str, tuple[float, float]]:
+    """``"B=7.8:10.3"`` -> ``("B", (7.8, 10.3))`` [V]."""
+    from .units import parse_spice_number
+
+    state, sep, rng = str(text).partition("=")
+    state = state.strip().upper()
+    lo, colon, hi = rng.partition(":")
+    if not sep or not colon or state not in ("A", "B", "C", "D", "E"):
+        raise ParameterError(f"threshold {text!r}: expected STATE=LO:HI in volts with STATE one of A B C D E, "
+                             "e.g. B=7.8:10.3")
+    try:
+        return state, (parse_spice_number(lo), parse_spice_number(hi))
+    except ParameterError as exc:
+        raise ParameterError(f"threshold {text!r}: {exc}") from None
+
+
+def _profile(args):
+    from . import standard as std
+
+    profile = std.get_profile(args.profile)
+    if args.threshold:
+        windows = dict(parse_threshold(t) for t in args.threshold)
+        profile = std.custom_profile(windows, base=profile.name, name=f"{profile.name}+thresholds")
+    return profile
+
+
+def _tolerances(args):
+    from .sim.variations import parse_tolerance
+
+    return [parse_tolerance(t) for t in args.tolerance or ()]
+
+
+def _nominal(args) -> dict:
+    nominal = {}
+    if args.duty is not None:
+        if not 0.0 < args.duty < 100.0:
+            raise ParameterError(f"--duty is in percent and must be between 0 and 100, got {args.duty:g}")
+        nominal["duty"] = args.duty / 100.0
+    if args.frequency is not None:
+        nominal["frequency_hz"] = args.frequency
+    return nominal
+
+
+def _common(p) -> None:
+    p.add_argument("--state", default="C", help="simulated state: A-D (PWM), A1-D1 (steady), E, F (default C)")
+    p.add_argument("--engine", default="fast", help="fast (closed-form levels, millions/s) or spice "
+                                                    "(ngspice + analyzer: levels, duty, edges); default fast")
+    p.add_argument("--profile", default="iec61851", help="limits profile: iec61851 (default) or j1772")
+    p.add_argument("--threshold", action="append", metavar="STATE=LO:HI",
+                   help="your own high-level window for a state in V, e.g. B=7.8:10.3 (repeatable)")
+    p.add_argument("--tolerance", action="append", metavar="NAME=SPEC", help=_TOL_HELP)
+    p.add_argument("--duty", type=float, help="nominal PWM duty in percent (default 25)")
+    p.add_argument("--frequency", type=float, help="nominal PWM frequency in Hz (default 1000)")
+    p.add_argument("--workers", type=int, help="worker processes for --engine spice (default: the CPUs)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON (SI units, fractions)")
+
+
+def add_parsers(sub, units_note: str) -> None:
+    """Add the ``montecarlo`` and ``corners`` subcommands to ``sub`` (an argparse subparsers action)."""
+    mc = sub.add_parser(
+        "montecarlo", help="Monte Carlo over component tolerances: level statistics and threshold yield",
+        description="Draw --runs variations of the CP circuit from the tolerances (seeded), simulate each "
+                    "(--engine fast: closed form; spice: ngspice + analyzer), and report per-state level "
+                    "statistics, the yield against the limits profile's windows (or your --threshold), "
+                    "misclassified runs, margins to each threshold and the worst cases.",
+        epilog=units_note)
+    _common(mc)
+    mc.add_argument("--runs", type=int, default=1000, help="number of variations (default 1000)")
+    mc.add_argument("--seed", type=int, help="random seed (default: drawn and reported)")
+    mc.add_argument("--out", help="results file, one row per run: .parquet or .csv (rows stream to "
+                                  "<out>.parts/ while running)")
+    mc.add_argument("--resume", action="store_true", help="keep the finished runs in --out and run the rest")
+    mc.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    mc.add_argument("--worst", type=int, default=5, help="worst cases to list (default 5)")
+    mc.set_defaults(func=_cmd_montecarlo)
+
+    co = sub.add_parser(
+        "corners", help="worst-case corners of the tolerances: extreme levels and how they are read",
+        description="Put every varying tolerance at an end of its range and find the corners giving the "
+                    "lowest and highest levels (all 2^N corners for few parameters, a vertex search for "
+                    "many), then classify them with the limits profile.",
+        epilog=units_note)
+    _common(co)
+    co.add_argument("--method", default="auto", help="auto (default), exhaustive or vertex")
+    co.add_argument("--objective", action="append",
+                    help="result column to minimise/maximise (default v_high and v_low; with --engine spice "
+                         "also e.g. measured_rise_time_s). Repeatable")
+    co.add_argument("--out", help="write the corner rows to .parquet or .csv")
+    co.set_defaults(func=_cmd_corners)
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100.0 * x:.4f} %"
+
+
+def _cmd_montecarlo(args) -> int:
+    from .cli import print_json
+    from .sim.batch import run_montecarlo
+    from .tolerance import summarize
+
+    if args.runs is None or args.runs < 1:
+        raise ParameterError(f"--runs must be at least 1, got {args.runs}")
+    profile = _profile(args)
+    t0 = time.perf_counter()
+    df = run_montecarlo(args.state, args.runs, _tolerances(args), seed=args.seed, engine=args.engine,
+                        profile=profile, nominal=_nominal(args), workers=args.workers, out=args.out,
+                        resume=args.resume, progress=not args.no_progress)
+    elapsed = time.perf_counter() - t0
+    summary = summarize(df, profile, worst=args.worst)
+    summary["elapsed_s"] = elapsed
+    summary["out"] = args.out
+    if args.json:
+        print_json(summary)
+        return 0
+    s = summary
+    print(f"montecarlo {', '.join(s['state'])}: {s['runs']} runs, engine {args.engine}, seed {s['seed']}, "
+          f"{elapsed:.2f} s ({s['runs'] / elapsed:,.0f} runs/s), {s['errors']} with errors")
+    units = {"v_high": "V", "v_low": "V", "measured_frequency_hz": "Hz", "measured_rise_time_s": "s",
+             "measured_fall_time_s": "s", "current_a": "A"}
+    for state, stats in s["statistics"].items():
+        for col, st in stats.items():
+            print(f"  {state} {col:<22} min {st['min']:.6g}  max {st['max']:.6g}  mean {st['mean']:.6g}  "
+                  f"σ {st['std']:.3g} {units.get(col, '')}")
+    mis = s["misclassified"]
+    print(f"yield ({s['profile']}): {_pct(s['yield'])}, misclassified {mis['count']}"
+          + (f" as {mis['as']}" if mis["count"] else ""))
+    print("yield by profile: " + ", ".join(f"{k} {_pct(v['yield'])} ({v['misclassified']} misread)"
+                                           for k, v in s["yield_by_profile"].items()))
+    for th in s["thresholds"]:
+        m = th["min_margin_v"]
+        print(f"  margin of {th['state']} {th['level']} to {th['edge']} threshold {th['threshold_v']:g} V: "
+              + ("n/a" if m is None else f"{m:+.4f} V (run {th['run']})"))
+    if mis["count"]:
+        print(f"misclassified runs (first {min(len(mis['runs']), 20)}): {mis['runs'][:20]}")
+    if s["worst_cases"]:
+        print("worst cases:")
+        for case in s["worst_cases"]:
+            print(f"  run {case['run']}: read as {case['read_as']}, v_high {_num(case['v_high'])} V, "
+                  f"v_low {_num(case['v_low'])} V, margin {_num(case['margin_v'], '+.4f')} V")
+    if args.out:
+        print(f"wrote {len(df)} rows to {args.out}")
+    return 0
+
+
+def _num(x, fmt=".4f") -> str:
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, fmt)
+
+
+def _cmd_corners(args) -> int:
+    from .cli import print_json
+    from .sim.batch import write_results
+    from .sim.corners import run_corners
+    from .tolerance import threshold_yield
+
+    profile = _profile(args)
+    t0 = time.perf_counter()
+    df = run_corners(args.state, _tolerances(args), engine=args.engine, profile=profile, nominal=_nominal(args),
+                     method=args.method, objectives=args.objective, workers=args.workers)
+    elapsed = time.perf_counter() - t0
+    if args.out:
+        write_results(df, args.out)
+    judged = threshold_yield(df, profile)
+    judged.pop("_margins"), judged.pop("_wrong")
+    varying = df.attrs["varying"]
+    shown = ["objective", "extreme", "value", "state", "v_high", "v_low"]
+    corners = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in row.items() if k in shown or k in varying}
+               for row in df.to_dict("records")]
+    for c in corners:
+        c["state"] = str(c["state"])
+    result = {"state": df.attrs["state"], "engine": df.attrs["engine"], "method": df.attrs["method"],
+              "evaluations": df.attrs["evaluations"], "profile": profile.name, "varying": varying,
+              "corners": corners, "misclassified": judged["misclassified"], "thresholds": judged["thresholds"],
+              "elapsed_s": elapsed}
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"corners of {result['state']} ({result['engine']}, {result['method']}, {result['evaluations']} "
+          f"evaluations, {elapsed:.2f} s); varying: {', '.join(varying) or 'none'}")
+    for c in corners:
+        params = ", ".join(f"{k}={c[k]:.6g}" for k in varying if k in c and c[k] is not None)
+        value = "" if c["value"] is None else f" = {c['value']:.6g}"
+        print(f"  {c['objective']:>8} {c['extreme']:<7}{value}: read as {c['state']}"
+              + (f"  [{params}]" if c["objective"] != "nominal" else ""))
+    mis = judged["misclassified"]
+    print(f"profile {profile.name}: {mis['count']} of {len(df)} corners misread"
+          + (f" as {mis['as']}" if mis["count"] else ""))
+    for th in judged["thresholds"]:
+        m = th["min_margin_v"]
+        print(f"  margin of {th['state']} {th['level']} to {th['edge']} threshold {th['threshold_v']:g} V: "
+              + ("n/a" if m is None else f"{m:+.4f} V"))
+    if args.out:
+        print(f"wrote {len(df)} corners to {args.out}")
+    return 0

@@ -1,0 +1,456 @@
+"""Read oscilloscope and logic-analyser CSV exports into :class:`~cpsim.Waveform` objects.
+
+One module per instrument family describes its layout (a ``sniff`` function that
+recognises the file from its first 64 KiB and a ``read`` function that parses the
+preamble into a :class:`~cpsim.io._layout.Layout`); the rows of every layout are
+parsed by one shared numeric core (:mod:`cpsim.io._csvcore`, pyarrow on two
+threads). :data:`FORMATS` is the one explicit registry.
+
+Readers convert to SI (s, V), keep the raw preamble in ``metadata["header"]`` and
+never filter or resample. Every problem with a file is a
+:class:`~cpsim.CaptureFormatError` naming the file, and the line where it can.
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> from cpsim import Waveform
+>>> path = os.path.join(tempfile.mkdtemp(), "cp.csv")
+>>> Waveform.from_uniform([12.0, 12.0, -12.0, -12.0], sample_interval_s=1e-6).to_csv(path)
+>>> w = read_capture(path)
+>>> w.channel, w.metadata["format"], len(w)
+('cp', 'cpsim', 4)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from contextlib import contextmanager
+from typing import Callable, Iterator, NamedTuple
+
+import numpy as np
+
+from ..errors import CaptureFormatError, CpsimError, ParameterError
+from ..waveform import Waveform
+from . import digilent, generic, hantek, keysight, owon, picoscope, rigol, saleae, siglent, tektronix
+from ._csvcore import MAX_LINE_BYTES, Table, iter_table, line_text, read_table
+from ._layout import Channel, Head, Layout, read_head
+
+__all__ = ["FORMATS", "Format", "read_capture", "read_channels", "iter_chunks", "list_formats", "detect_format"]
+
+log = logging.getLogger(__name__)
+
+
+class Format(NamedTuple):
+    """One supported layout.
+
+    ``sniff(head) -> bool`` recognises it from the file's first 64 KiB; ``read(head)``
+    parses the preamble into a :class:`~cpsim.io._layout.Layout` (the rows are read by
+    the shared core). A ``fallback`` format is tried only when no other one matches.
+    """
+
+    name: str
+    description: str
+    sniff: Callable[[Head], bool]
+    read: Callable[[Head], Layout]
+    fallback: bool = False
+
+
+FORMATS: list[Format] = [
+    Format("rigol-csv", "Rigol DS1000Z/DS2000/DS4000/MSO on-scope CSV: X,CH1,…,Start,Increment",
+           rigol.sniff_csv, rigol.layout_csv),
+    Format("rigol-ds1000e", "Rigol DS1000E/CA CSV: X,CH1, / Second,Volt,", rigol.sniff_ds1000e, rigol.layout_ds1000e),
+    Format("rigol-ds1000b", "Rigol DS1000B CSV: ,CH2,CH4 / Second,Volt,Volt", rigol.sniff_ds1000b, rigol.layout_ds1000b),
+    Format("rigol-ds1000d", "Rigol DS1000D CSV: X,CH 1 (V),CH 2 (V)", rigol.sniff_ds1000d, rigol.layout_ds1000d),
+    Format("rigol-mso5000", "Rigol MSO5000/DHO CSV: CH1(V),t0 = …s, tInc = …s (no time column)",
+           rigol.sniff_mso5000, rigol.layout_mso5000),
+    Format("rigol-ds1052e", 'Rigol DS1052E text with quoted preamble: "Number of Data points =",…',
+           rigol.sniff_ds1052e, rigol.layout_ds1052e),
+    Format("tektronix-tbs", "Tektronix TDS/TBS 1000/2000 CSV: settings in columns A-B, samples in D-E",
+           tektronix.sniff_tbs, tektronix.layout_tbs),
+    Format("tektronix-mdo", "Tektronix MDO/MSO/DPO CSV: Key,Value preamble then TIME,CH1,…",
+           tektronix.sniff_mdo, tektronix.layout_mdo),
+    Format("keysight", "Keysight/Agilent InfiniiVision CSV and ASCII XY: x-axis,1,2 / second,Volt,Volt",
+           keysight.sniff, keysight.layout),
+    Format("siglent", "Siglent SDS CSV: Record Length,Analog:N … Second,Volt", siglent.sniff, siglent.layout),
+    Format("picoscope", "PicoScope CSV/TXT: Time,Channel A / (ms),(V) / blank line; comma or tab, decimal comma",
+           picoscope.sniff, picoscope.layout),
+    Format("saleae", "Saleae Logic 2 analog/digital CSV: Time [s],<channel names>", saleae.sniff, saleae.layout),
+    Format("digilent", "Digilent WaveForms oscilloscope CSV: #-preamble, Time (s),Channel 1 (V)",
+           digilent.sniff, digilent.layout),
+    Format("hantek", "Hantek DSO5000 CSV: #timebase=…(ps),#voltbase=…(uV); values in mV", hantek.sniff, hantek.layout),
+    Format("owon", "Owon HDS CSV: Key :,value preamble, index,CH1_Voltage(mV); t = index x Time interval",
+           owon.sniff, owon.layout),
+    Format("cpsim", "cpsim's own CSV (Waveform.to_csv): time_s,<channel>_v", generic.sniff_cpsim, generic.layout_cpsim),
+    Format("generic", "time,value[,value…] with or without one header line; comma, semicolon or tab",
+           generic.sniff, generic.layout, fallback=True),
+]
+
+_BY_NAME = {f.name: f for f in FORMATS}
+
+
+def list_formats() -> list[tuple[str, str]]:
+    """``(name, description)`` of every supported layout, in registry order."""
+    return [(f.name, f.description) for f in FORMATS]
+
+
+def detect_format(path) -> str:
+    """Name of the layout of ``path`` (see :data:`FORMATS`)."""
+    head = _open_head(path)
+    return _detect(head).name
+
+
+def read_capture(path, *, fmt: str | None = None, channel: str | int | None = None) -> Waveform:
+    """Read one channel of a capture file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The capture file.
+    fmt : str, optional
+        Force a layout by name (see :func:`list_formats`); by default it is detected.
+    channel : str or int, optional
+        A channel name, case-insensitive, spaces ignored (``"CH2"``, ``"ch 2"``,
+        ``"Channel A"``, ``"cp"``), or an instrument channel number (``2`` is ``CH2``
+        / ``Channel 2`` / Keysight ``2`` / PicoScope ``Channel B``). In files whose
+        channels carry no number (Saleae names, generic headers), ``n`` is the n-th
+        value column. Default: the first analog channel; ``metadata["channel_selection"]``
+        records which one was taken and why.
+
+    Returns
+    -------
+    Waveform
+        Time [s], value [V] (logic level for a digital channel), ``metadata`` with
+        ``format``, ``source_path``, ``channel``, ``channels_in_file``, ``header`` (the
+        raw preamble lines) and, where the file states it, ``stated_sample_interval_s``.
+
+    Raises
+    ------
+    CaptureFormatError
+        Unknown or ambiguous layout, malformed content (naming the line), or a channel
+        that is not in the file (listing those present).
+    """
+    layout = _layout(path, fmt)
+    chosen, why = _select(layout, channel)
+    return _load(layout, [chosen], why)[chosen.name]
+
+
+def read_channels(path, *, fmt: str | None = None) -> dict[str, Waveform]:
+    """Read every channel of a capture file: ``{channel name: Waveform}`` in file order."""
+    layout = _layout(path, fmt)
+    return _load(layout, list(layout.channels), "all channels read")
+
+
+def iter_chunks(
+    path, *, fmt: str | None = None, channel: str | int | None = None, chunk_rows: int = 1_000_000
+) -> Iterator[Waveform]:
+    """Read one channel in consecutive pieces of ``chunk_rows`` samples (the last may be longer).
+
+    Memory stays bounded by a few chunks whatever the file size. The same checks as
+    :func:`read_capture` apply, across chunk boundaries too.
+    """
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 2:
+        raise ParameterError(f"chunk_rows must be an integer >= 2, got {chunk_rows!r}")
+    layout = _layout(path, fmt)
+    chosen, why = _select(layout, channel)
+    table = _table(layout, [chosen])
+    md = _metadata(layout, chosen, why)
+    pending_t: list[np.ndarray] = []
+    pending_v: list[np.ndarray] = []
+    held = emitted = 0
+    last_t: float | None = None
+    with _translated(layout.path):
+        for row0, cols in iter_table(table):
+            t = _time(layout, cols, row0, copy=True)
+            v = np.array(cols[chosen.column], dtype=np.float64)
+            if chosen.scale != 1.0:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    v *= chosen.scale
+            _check_increasing(layout, t, row0, last_t)
+            last_t = float(t[-1])
+            pending_t.append(t)
+            pending_v.append(v)
+            held += len(t)
+            while held >= chunk_rows + 2:  # keep >= 2 samples back for the last chunk
+                tt, vv = np.concatenate(pending_t), np.concatenate(pending_v)
+                yield _waveform(layout, tt[:chunk_rows], vv[:chunk_rows], chosen, md, emitted)
+                pending_t, pending_v, held = [tt[chunk_rows:]], [vv[chunk_rows:]], len(tt) - chunk_rows
+                emitted += chunk_rows
+    if held:
+        yield _waveform(layout, np.concatenate(pending_t), np.concatenate(pending_v), chosen, md, emitted)
+
+
+# -- detection ------------------------------------------------------------------------
+
+_BINARY_KINDS = [
+    (lambda raw: raw[:4] in (b"AG10", b"AG01"), "a Keysight/Agilent .bin waveform"),
+    (lambda raw: raw[:2] == b"#9" and b"WAVEDESC" in raw[:64], "a LeCroy .trc waveform"),
+    (lambda raw: raw.startswith(b":WFMP") or raw.startswith(b":CURV"), "a Tektronix .isf waveform"),
+    (lambda raw: raw[:4] == b"lwf\x00", "a Hantek .lwf waveform"),
+    (lambda raw: raw[:4] == b"PK\x03\x04", "a ZIP archive (a sigrok .sr session or a zipped export)"),
+    (lambda raw: raw[:2] in (b"\xff\xfe", b"\xfe\xff"), "UTF-16 text (save it as UTF-8 or ASCII)"),
+    (lambda raw: raw.lstrip()[:5] == b"<?xml", "an XML file (instrument settings, not samples)"),
+]
+
+
+def _kind_hint(head: Head) -> str:
+    for test, kind in _BINARY_KINDS:
+        if test(head.raw):
+            return f"; it looks like {kind}, which cpsim does not read: export CSV from the instrument"
+    return ""
+
+
+def _open_head(path) -> Head:
+    try:
+        p = os.fspath(path)
+    except TypeError as exc:
+        raise ParameterError(f"path must be a str or os.PathLike, got {type(path).__name__}") from exc
+    head = read_head(p)
+    if head.size == 0:
+        raise CaptureFormatError("the file is empty (expected a header and rows of samples)", path=p)
+    if head.binary or head.raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise CaptureFormatError("not a text file" + (_kind_hint(head) or "; expected a CSV capture"), path=p)
+    if not head.lines:
+        raise CaptureFormatError(
+            f"line 1 is longer than {len(head.raw) >> 10} KiB: not a text capture", path=p, line=1
+        )
+    if not any(line.strip() for line in head.lines) and head.at_eof:
+        raise CaptureFormatError("the file holds only blank lines (expected a header and rows of samples)", path=p)
+    return head
+
+
+def _safe_sniff(fmt: Format, head: Head) -> bool:
+    try:
+        return bool(fmt.sniff(head))
+    except Exception as exc:  # a sniffer must never break detection
+        log.debug("sniffer %s failed on %s: %r", fmt.name, head.path, exc)
+        return False
+
+
+def _detect(head: Head) -> Format:
+    matches = [f for f in FORMATS if not f.fallback and _safe_sniff(f, head)]
+    if not matches:
+        matches = [f for f in FORMATS if f.fallback and _safe_sniff(f, head)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        tried = ", ".join(f.name for f in FORMATS)
+        raise CaptureFormatError(
+            f"not a capture layout cpsim knows (tried: {tried}){_kind_hint(head)}", path=head.path
+        )
+    names = ", ".join(f.name for f in matches)
+    raise CaptureFormatError(f"ambiguous layout: matches {names}; pass fmt= to choose one", path=head.path)
+
+
+def _layout(path, fmt: str | None) -> Layout:
+    head = _open_head(path)
+    if fmt is None:
+        chosen = _detect(head)
+    else:
+        chosen = _BY_NAME.get(str(fmt).strip().lower())
+        if chosen is None:
+            valid = ", ".join(_BY_NAME)
+            raise CaptureFormatError(f"unknown format {fmt!r}; valid names: {valid}", path=head.path)
+        # Forcing a layout settles ambiguity; it does not make a foreign file readable
+        # (a lenient header parser would silently drop or misplace rows).
+        if not _safe_sniff(chosen, head):
+            raise CaptureFormatError(
+                f"not a {chosen.name} file: expected {chosen.description}{_kind_hint(head)}", path=head.path
+            )
+    try:
+        layout = chosen.read(head)
+    except CaptureFormatError:
+        raise
+    except Exception as exc:
+        raise CaptureFormatError(f"not a valid {chosen.name} file: {exc}", path=head.path) from exc
+    if not layout.channels:
+        raise CaptureFormatError(f"no channel columns found ({chosen.name} layout)", path=head.path)
+    layout.path, layout.eol = head.path, head.eol
+    return layout
+
+
+# -- channel selection ------------------------------------------------------------------
+
+def _norm(name: str) -> str:
+    s = re.sub(r"[\s_\-]+", "", str(name).lower())
+    return s.replace("channel", "ch").replace("kanal", "ch")
+
+
+def _select(layout: Layout, channel) -> tuple[Channel, str]:
+    chans = layout.channels
+    present = ", ".join(c.name for c in chans)
+    if channel is None:
+        analog = [c for c in chans if c.analog]
+        if analog:
+            return analog[0], f"default: first analog channel ({analog[0].name}) of [{present}]"
+        return chans[0], f"default: no analog channel, took the first one ({chans[0].name}) of [{present}]"
+    if isinstance(channel, bool) or not isinstance(channel, (str, int, np.integer)):
+        raise ParameterError(f"channel must be a name or a 1-based number, got {channel!r}")
+    if isinstance(channel, (int, np.integer)):
+        n = int(channel)
+        if any(c.number is not None for c in chans):
+            hits = [c for c in chans if c.number == n]
+        else:
+            hits = [chans[n - 1]] if 1 <= n <= len(chans) else []
+        if hits:
+            return hits[0], f"requested channel {n}"
+        raise CaptureFormatError(f"no channel {n} in this file; channels present: {present}", path=layout.path)
+    want = _norm(channel)
+    hits = [c for c in chans if want in (_norm(c.name), _norm(c.label))] if want else []
+    if not hits and want.isdigit():
+        return _select(layout, int(want))
+    if not hits and len(want) == 1 and want.isalpha():
+        hits = [c for c in chans if _norm(c.name) == "ch" + want]
+    if not hits and want.startswith("ch") and want[2:].isdigit():
+        hits = [c for c in chans if c.number == int(want[2:]) and (_norm(c.name).startswith("ch") or c.name.isdigit())]
+    if hits:
+        return hits[0], f"requested channel {channel!r}"
+    raise CaptureFormatError(f"no channel {channel!r} in this file; channels present: {present}",
+                             path=layout.path)
+
+
+# -- loading -----------------------------------------------------------------------------
+
+def _table(layout: Layout, channels: list[Channel]) -> Table:
+    usecols = {c.column for c in channels}
+    if layout.time.kind in ("column", "index"):
+        usecols.add(layout.time.column)
+    labels = [""] * layout.ncols
+    if layout.time.column is not None and layout.time.column < layout.ncols:
+        labels[layout.time.column] = "time" if layout.time.kind == "column" else "index"
+    for c in layout.channels:
+        if c.column >= layout.ncols:
+            raise CaptureFormatError(
+                f"channel {c.name} is column {c.column + 1} but data rows have {layout.ncols} fields",
+                path=layout.path, line=layout.data_line,
+            )
+        labels[c.column] = c.name
+    return Table(
+        path=layout.path, start=layout.data_offset, first_line=layout.data_line, ncols=layout.ncols,
+        usecols=tuple(sorted(usecols)), delimiter=layout.delimiter, decimal=layout.decimal,
+        eol=layout.eol, value_cols=tuple(c.column for c in layout.channels),
+        labels=tuple(labels), int_cols=(layout.time.column,) if layout.time.kind == "index" else (),
+    )
+
+
+@contextmanager
+def _translated(path: str):
+    """Anything the numeric core raises that is not a CpsimError becomes a CaptureFormatError."""
+    try:
+        yield
+    except CpsimError:
+        raise
+    except MemoryError as exc:
+        raise CaptureFormatError("not enough memory to read the file", path=path) from exc
+    except Exception as exc:
+        raise CaptureFormatError(f"cannot read the samples: {exc}", path=path) from exc
+
+
+def _time(layout: Layout, cols: dict[int, np.ndarray], row0: int, *, copy: bool) -> np.ndarray:
+    ax = layout.time
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by Waveform's check
+        if ax.kind == "uniform":
+            n = len(next(iter(cols.values())))
+            return ax.t0_s + ax.dt_s * np.arange(row0, row0 + n, dtype=np.float64)
+        t = cols[ax.column]
+        if copy or not t.flags.writeable or t.dtype != np.float64:
+            t = np.array(t, dtype=np.float64)
+        if ax.kind == "index":
+            t *= ax.dt_s
+            t += ax.t0_s
+        elif ax.scale != 1.0:
+            t *= ax.scale
+    return t
+
+
+def _check_increasing(layout: Layout, t: np.ndarray, row0: int, before: float | None) -> None:
+    if before is not None and t.size and not t[0] > before:
+        raise CaptureFormatError(
+            f"time does not increase: {float(t[0]):.9g} s after {before:.9g} s on the line before",
+            path=layout.path, line=layout.data_line + row0,
+        )
+    if t.size > 1:
+        bad = np.less_equal(t[1:], t[:-1])
+        if bad.any():
+            i = int(bad.argmax())
+            raise CaptureFormatError(
+                f"time does not increase: {float(t[i + 1]):.9g} s after {float(t[i]):.9g} s on the line before",
+                path=layout.path, line=layout.data_line + row0 + i + 1,
+            )
+
+
+def _metadata(layout: Layout, ch: Channel, why: str) -> dict:
+    md = dict(layout.metadata)
+    md.update(
+        format=layout.fmt, source_path=layout.path, channel=ch.name, column_label=ch.label or ch.name,
+        value_unit=ch.unit, analog=ch.analog, channels_in_file=[c.name for c in layout.channels],
+        channel_selection=why, header=list(layout.header), data_first_line=layout.data_line,
+        time_axis=layout.time.kind,
+    )
+    return md
+
+
+def _waveform(layout: Layout, t: np.ndarray, v: np.ndarray, ch: Channel, md: dict, row0: int = 0) -> Waveform:
+    try:
+        return Waveform(t, v, ch.name, md)
+    except ParameterError as exc:
+        raise _sample_error(layout, t, v, ch, row0, exc) from exc
+
+
+def _sample_error(layout: Layout, t, v, ch: Channel, row0: int, exc: Exception) -> CaptureFormatError:
+    """Turn Waveform's complaint into one naming the line (error path: may re-read the file)."""
+    if len(t) < 2:
+        return CaptureFormatError(f"only {len(t)} sample; a waveform needs at least 2", path=layout.path,
+                                  line=layout.data_line)
+    bad = ~(np.isfinite(t) & np.isfinite(v))
+    if not bad.any():
+        try:
+            _check_increasing(layout, t, row0, None)
+        except CaptureFormatError as err:
+            return err
+        return CaptureFormatError(f"{exc} (channel {ch.name})", path=layout.path)
+    row = int(bad.argmax())
+    line = layout.data_line + row0 + row
+    try:
+        raw = line_text(layout.path, layout.data_offset, layout.data_line, line, layout.eol)
+    except OSError:
+        raw = b""
+    if len(raw) >= MAX_LINE_BYTES:
+        return CaptureFormatError(f"line longer than {MAX_LINE_BYTES >> 20} MiB: not a capture row",
+                                  path=layout.path, line=line)
+    cells = raw.decode("utf-8", errors="replace").split(layout.delimiter)
+    col, label = (ch.column, ch.name) if not np.isfinite(v[row]) else (layout.time.column, "time")
+    cell = cells[col].strip() if col is not None and col < len(cells) else ""
+    try:
+        value = float(cell.replace(",", ".") if layout.decimal == "," else cell)
+    except ValueError:
+        value = float("nan")
+    if np.isfinite(value):
+        message = f"{label} value {cell!r} does not fit a float after conversion to s and V"
+    else:
+        message = f"{label} value {cell[:30]!r} is not a finite number"
+    return CaptureFormatError(message, path=layout.path, line=line)
+
+
+def _load(layout: Layout, channels: list[Channel], why: str) -> dict[str, Waveform]:
+    table = _table(layout, channels)
+    with _translated(layout.path):
+        parsed = read_table(table)
+        t = _time(layout, parsed.columns, 0, copy=False)
+    out: dict[str, Waveform] = {}
+    for ch in channels:
+        v = parsed.columns[ch.column]  # owned by us: scale in place, no copy
+        if ch.scale != 1.0:
+            with np.errstate(over="ignore", invalid="ignore"):
+                v *= ch.scale
+        md = _metadata(layout, ch, why)
+        md["rows"] = parsed.nrows
+        if parsed.dropped_line is not None:
+            md["dropped_last_row"] = {
+                "line": parsed.dropped_line,
+                "reason": "last row has no values (written by the instrument, or the file was cut there)",
+            }
+        out[ch.name] = _waveform(layout, t, v, ch, md)
+    return out
+

@@ -1,0 +1,469 @@
+"""Parse the numeric rows of a capture: fast, in bounded memory, with line-exact errors.
+
+The data region of the file (everything after the preamble) is cut into blocks of
+about :data:`BLOCK_BYTES` at line ends. Worker threads parse blocks with
+``pyarrow.csv`` (single-threaded per block: it releases the GIL, so two workers use
+two cores); a malformed row or an empty cell fails the block with the row named. The
+calling thread copies each block's columns, in file order, into one growing float64
+array per column (grown by realloc, never concatenated). Peak memory is therefore the
+output arrays plus a few blocks in flight, whatever the file size. Non-finite values
+("nan", "inf", "1e999") are left to the Waveform's finiteness check, whose error path
+finds the line again (:func:`line_text`): one pass less on the fast path.
+
+Every physical line of the data region is one row (blank lines are not skipped), so
+row ``r`` is line ``first_line + r`` and every error names its line.
+
+The last row of a file gets one allowance: when none of its value cells holds
+anything (Keysight InfiniiVision writes ``+998.000E-06,,`` as its last row, the
+Rigol DS1052E text export ends with ``,,``; a file cut before the first value of its
+last row looks the same) it is dropped and reported in ``Parsed.dropped_line``. Any
+other malformed row, including a last row cut inside a number (``1.2e``), is an
+error naming the line. A cut that still leaves a valid number (``1.25`` -> ``1.2``)
+cannot be detected by any reader.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import CaptureFormatError
+from ._layout import is_number
+
+__all__ = ["Table", "Parsed", "read_table", "iter_table", "BLOCK_BYTES", "MAX_LINE_BYTES", "default_workers"]
+
+BLOCK_BYTES = 8 << 20
+"""Bytes per parse block. 8 MiB keeps per-block overhead small and memory in flight low."""
+
+MAX_LINE_BYTES = 1 << 20
+"""A line longer than this is not a capture row; reading stops with an error instead of buffering it."""
+
+_PROBE = 64 << 10
+_WHITESPACE = b" \t\r\n"
+
+
+def default_workers() -> int:
+    """Parse threads: the CPUs this process may use, at most 4 (more does not pay for CSV)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(4, n))
+
+
+@dataclass(frozen=True)
+class Table:
+    """Where the numeric rows are and which columns to convert."""
+
+    path: str
+    start: int  # byte offset of the first data row
+    first_line: int  # its 1-based line number
+    ncols: int  # fields per row
+    usecols: tuple[int, ...]  # columns to convert (0-based)
+    delimiter: str = ","
+    decimal: str = "."
+    eol: bytes = b"\n"
+    value_cols: tuple[int, ...] = ()  # a last row with all of these empty is dropped
+    labels: tuple[str, ...] = ()  # column names for messages, indexed by column
+    int_cols: tuple[int, ...] = ()  # sample-index columns: parsed as int64 (cheaper, and must be whole)
+
+
+@dataclass
+class Parsed:
+    columns: dict[int, np.ndarray]
+    nrows: int
+    dropped_line: int | None
+
+
+class _RowProblem(Exception):
+    """Raised in a worker: ``row`` is 0-based within the block (None if unknown)."""
+
+    def __init__(self, row: int | None, message: str):
+        super().__init__(message)
+        self.row = row
+        self.message = message
+
+
+def read_table(table: Table, *, workers: int | None = None, block_bytes: int | None = None) -> Parsed:
+    """Parse all rows of ``table`` into one float64 array per used column."""
+    with _Reader(table, workers, block_bytes) as reader:
+        grow: _Grow | None = None
+        for cols, nbytes in reader.blocks():
+            if grow is None:
+                rows = len(next(iter(cols.values())))
+                # The first block's bytes per row predicts the total; growing past the
+                # guess costs a realloc (mremap for large arrays), not a copy.
+                guess = int(rows * (reader.end - reader.table.start) / max(nbytes, 1) * 1.02) + 16
+                grow = _Grow(cols, guess)
+            else:
+                grow.put(cols)
+        assert grow is not None  # _Reader refuses an empty region
+        return Parsed(grow.finish(), reader.rows, reader.dropped_line)
+
+
+def iter_table(
+    table: Table, *, workers: int | None = None, block_bytes: int | None = None
+) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+    """Yield ``(first_row, columns)`` per block, in file order. Arrays are read-only views."""
+    with _Reader(table, workers, block_bytes) as reader:
+        for cols, _ in reader.blocks():
+            yield reader.rows - len(next(iter(cols.values()))), cols
+
+
+class _Grow:
+    """One growing output array per column; grows by realloc, never by concatenation."""
+
+    def __init__(self, cols: dict[int, np.ndarray], capacity: int):
+        n = len(next(iter(cols.values())))
+        self.cap = max(capacity, n)
+        self.n = 0
+        self.out = {c: np.empty(self.cap, dtype=np.float64) for c in cols}
+        self.put(cols)
+
+    def put(self, cols: dict[int, np.ndarray]) -> None:
+        m = len(next(iter(cols.values())))
+        if self.n + m > self.cap:
+            self.cap = int((self.n + m) * 1.25) + 16
+            for arr in self.out.values():
+                arr.resize(self.cap, refcheck=False)
+        for c, arr in self.out.items():
+            arr[self.n : self.n + m] = cols[c]
+        self.n += m
+
+    def finish(self) -> dict[int, np.ndarray]:
+        if self.n != self.cap:
+            for arr in self.out.values():
+                arr.resize(self.n, refcheck=False)
+        return self.out
+
+
+class _Reader:
+    def __init__(self, table: Table, workers: int | None, block_bytes: int | None):
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        self.pa, self.pacsv = pa, pacsv
+        self.table = table
+        self.workers = default_workers() if workers is None else max(1, int(workers))
+        self.rows = 0
+        self.dropped_line: int | None = None
+        self._local = threading.local()
+        self.names = [f"c{i}" for i in range(table.ncols)]
+        self.parse_options = pacsv.ParseOptions(
+            delimiter=table.delimiter, quote_char=False, double_quote=False, escape_char=False,
+            newlines_in_values=False, ignore_empty_lines=False,
+        )
+        self.convert_options = pacsv.ConvertOptions(
+            include_columns=[self.names[c] for c in table.usecols],
+            column_types={self.names[c]: pa.int64() if c in table.int_cols else pa.float64() for c in table.usecols},
+            decimal_point=table.decimal,
+            # No null spellings: an empty cell is a conversion error naming its row, and
+            # skipping the null-string matching saves ~7 % of the parse.
+            null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False,
+        )
+        try:
+            self.fd = os.open(table.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except OSError as exc:
+            raise CaptureFormatError(f"cannot read the file: {exc.strerror or exc}", path=table.path) from exc
+        try:
+            self.size = os.fstat(self.fd).st_size
+            self.end = self._find_end()
+        except BaseException:
+            os.close(self.fd)
+            raise
+        if block_bytes is None:
+            # Blocks of up to BLOCK_BYTES (read at call time, so tests can shrink it), but
+            # at least ~8 per worker so a small file neither idles a core nor holds
+            # three 8 MiB blocks in flight.
+            region = self.end - table.start
+            block_bytes = min(BLOCK_BYTES, max(1 << 20, region // (8 * self.workers)))
+        self.block_bytes = max(int(block_bytes), 64)
+
+    def __enter__(self) -> "_Reader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
+        # Hand the per-block buffers pyarrow's allocator kept back to the OS (~15 % of
+        # the result's size after a big file); harmless for other pyarrow users.
+        try:
+            self.pa.default_memory_pool().release_unused()
+        except Exception:  # pragma: no cover - older pyarrow or an exotic pool
+            pass
+
+    # -- the data region ----------------------------------------------------------
+
+    def _pread(self, n: int, offset: int) -> bytes:
+        data = os.pread(self.fd, n, offset)
+        if len(data) != n:
+            raise CaptureFormatError("the file changed while it was being read", path=self.table.path)
+        return data
+
+    def _fail(self, message: str, line: int | None) -> CaptureFormatError:
+        return CaptureFormatError(message, path=self.table.path, line=line)
+
+    def _find_end(self) -> int:
+        """End of the data region: trailing blank lines removed, a last row without values dropped."""
+        start = self.table.start
+        pos = self.size
+        while pos > start:
+            n = min(_PROBE, pos - start)
+            chunk = self._pread(n, pos - n)
+            kept = chunk.rstrip(_WHITESPACE)
+            if kept:
+                pos = pos - n + len(kept)
+                break
+            pos -= n
+        if pos <= start:
+            raise self._fail("no data rows after the header", self.table.first_line)
+        if self.table.value_cols:
+            last = self._last_line_start(pos)
+            line = self._pread(pos - last, last)
+            if self._no_values(line):
+                self.dropped_line = -1  # line number known once the rows are counted
+                lo = max(start, last - _PROBE)
+                pos = lo + len(self._pread(last - lo, lo).rstrip(_WHITESPACE))
+                if pos <= start:
+                    raise self._fail("no data rows after the header", self.table.first_line)
+        return pos
+
+    def _last_line_start(self, end: int) -> int:
+        lo = max(self.table.start, end - MAX_LINE_BYTES)
+        tail = self._pread(end - lo, lo)
+        i = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
+        if i >= 0:
+            return lo + i + 1
+        if lo > self.table.start:
+            raise self._fail(
+                f"line longer than {MAX_LINE_BYTES >> 20} MiB: not a capture row",
+                self.table.first_line + self._count_lines(self.table.start, lo),
+            )
+        return lo
+
+    def _no_values(self, line: bytes) -> bool:
+        cells = line.decode("latin-1").rstrip("\r\n").split(self.table.delimiter)
+        return all((cells[c].strip() if c < len(cells) else "") == "" for c in self.table.value_cols)
+
+    def _count_lines(self, a: int, b: int) -> int:
+        """Line ends in [a, b) (error path only)."""
+        count = 0
+        while a < b:
+            n = min(4 << 20, b - a)
+            count += self._pread(n, a).count(self.table.eol)
+            a += n
+        return count
+
+    def _ranges(self) -> Iterator[tuple[int, int]]:
+        a, end, eol = self.table.start, self.end, self.table.eol
+        while a < end:
+            target = a + self.block_bytes
+            if target >= end:
+                yield a, end
+                return
+            pos = target
+            while True:
+                n = min(_PROBE, end - pos)
+                i = self._pread(n, pos).find(eol)
+                if i >= 0:
+                    b = pos + i + 1
+                    break
+                pos += n
+                if pos >= end:
+                    b = end
+                    break
+                if pos - target > MAX_LINE_BYTES:
+                    raise self._fail(
+                        f"line longer than {MAX_LINE_BYTES >> 20} MiB: not a capture row",
+                        self.table.first_line + self._count_lines(self.table.start, target),
+                    )
+            yield a, b
+            a = b
+
+    # -- parsing ----------------------------------------------------------------------
+
+    def blocks(self) -> Iterator[tuple[dict[int, np.ndarray], int]]:
+        """Parsed blocks in file order; raises CaptureFormatError with the line of any bad row."""
+        ranges = self._ranges()
+        first = next(ranges)
+        if first[1] >= self.end or self.workers == 1:
+            yield self._collect_now(first)
+            for ab in ranges:
+                yield self._collect_now(ab)
+            self._finish()
+            return
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="cpsim-io")
+        pending: deque[tuple[Future, int]] = deque()
+        try:
+            pending.append((pool.submit(self._parse, *first), first[1] - first[0]))
+            for a, b in ranges:
+                pending.append((pool.submit(self._parse, a, b), b - a))
+                while len(pending) > self.workers:
+                    yield self._collect(*pending.popleft())
+            while pending:
+                yield self._collect(*pending.popleft())
+        finally:
+            for fut, _ in pending:
+                fut.cancel()
+            pool.shutdown(wait=True)
+        self._finish()
+
+    def _finish(self) -> None:
+        if self.dropped_line == -1:
+            self.dropped_line = self.table.first_line + self.rows
+
+    def _collect_now(self, ab: tuple[int, int]) -> tuple[dict[int, np.ndarray], int]:
+        try:
+            cols = self._parse(*ab)
+        except _RowProblem as problem:
+            raise self._row_error(problem) from problem.__cause__
+        self.rows += len(next(iter(cols.values())))
+        return cols, ab[1] - ab[0]
+
+    def _collect(self, fut: Future, nbytes: int) -> tuple[dict[int, np.ndarray], int]:
+        try:
+            cols = fut.result()
+        except _RowProblem as problem:
+            raise self._row_error(problem) from problem.__cause__
+        self.rows += len(next(iter(cols.values())))
+        return cols, nbytes
+
+    def _row_error(self, problem: _RowProblem) -> CaptureFormatError:
+        line = None if problem.row is None else self.table.first_line + self.rows + problem.row
+        return self._fail(problem.message, line)
+
+    def _read_block(self, a: int, b: int) -> memoryview:
+        """The bytes [a, b) in this thread's reusable buffer (no fresh 8 MiB allocation per block)."""
+        buf = getattr(self._local, "buf", None)
+        if buf is None or len(buf) < b - a:
+            buf = self._local.buf = bytearray(b - a)
+        view = memoryview(buf)[: b - a]
+        if os.preadv(self.fd, [view], a) != b - a:
+            raise CaptureFormatError("the file changed while it was being read", path=self.table.path)
+        return view
+
+    def _parse(self, a: int, b: int) -> dict[int, np.ndarray]:
+        data = self._read_block(a, b)
+        pa, pacsv = self.pa, self.pacsv
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(pa.py_buffer(data)),
+                read_options=pacsv.ReadOptions(
+                    use_threads=False, block_size=max(len(data) + 1, 1 << 16), column_names=self.names
+                ),
+                parse_options=self.parse_options,
+                convert_options=self.convert_options,
+            )
+        except Exception as exc:  # ArrowInvalid, ArrowMemoryError, ...: explain the row ourselves
+            raise self._locate(bytes(data), str(exc)) from exc
+        cols: dict[int, np.ndarray] = {}
+        for c in self.table.usecols:
+            column = table.column(self.names[c])
+            # With null_values=[] empty cells already failed the parse; this O(1) check only
+            # guards against a pyarrow that still reports nulls.
+            if column.null_count:
+                row = column.is_null().to_pylist().index(True)
+                raise _RowProblem(row, self._explain(_line_of(bytes(data), row)) or "value is not a finite number")
+            cols[c] = _numpy_view(column)
+        return cols
+
+    def _locate(self, data: bytes, message: str) -> _RowProblem:
+        m = re.search(r"Row #(\d+)", message)
+        if m:
+            row = int(m.group(1)) - 1
+            why = self._explain(_line_of(data, row))
+            if why:
+                return _RowProblem(row, why)
+        for row, line in enumerate(data.splitlines()):
+            why = self._explain(line)
+            if why:
+                return _RowProblem(row, why)
+        return _RowProblem(int(m.group(1)) - 1 if m else None, f"unreadable data ({message[:200]})")
+
+    def _explain(self, raw: bytes | None) -> str | None:
+        """What is wrong with one data line, in words; None when nothing is."""
+        if raw is None:
+            return None
+        if len(raw) > MAX_LINE_BYTES:
+            return f"line longer than {MAX_LINE_BYTES >> 20} MiB: not a capture row"
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        if not text.strip():
+            return "blank line inside the data (expected a row of numbers)"
+        cells = text.split(self.table.delimiter)
+        if len(cells) != self.table.ncols:
+            return (
+                f"row has {len(cells)} fields, expected {self.table.ncols} like line "
+                f"{self.table.first_line}: {shown!r}"
+            )
+        for c in self.table.usecols:
+            cell = cells[c].strip()
+            label = self.table.labels[c] if c < len(self.table.labels) and self.table.labels[c] else f"column {c + 1}"
+            if cell == "":
+                return f"empty {label} value (expected a number): {shown!r}"
+            cell_shown = cell if len(cell) <= 30 else cell[:27] + "..."
+            if c in self.table.int_cols:
+                if not re.fullmatch(r"[+-]?\d{1,18}", cell):
+                    return f"{label} value {cell_shown!r} is not a whole number"
+                continue
+            if not is_number(cell, self.table.decimal):
+                hint = ""
+                if "∞" in cell:
+                    hint = " (PicoScope writes ∞ for an over-range sample; capture with a larger range)"
+                return f"{label} value {cell_shown!r} is not a finite number{hint}"
+            if not math.isfinite(float(cell.replace(",", ".") if self.table.decimal == "," else cell)):
+                return f"{label} value {cell_shown!r} is too large for a float"
+        return None
+
+
+def _numpy_view(column) -> np.ndarray:
+    """A pyarrow int64/float64 column without nulls as numpy, zero-copy.
+
+    ``Array.to_numpy`` would import pandas (pyarrow's conversion shim): 50 MB and
+    half a second on the first call, for nothing here.
+    """
+    dtype = np.int64 if str(column.type) == "int64" else np.float64
+    parts = [
+        np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * 8)
+        for chunk in column.chunks
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+
+def _line_of(data: bytes, row: int) -> bytes | None:
+    lines = data.splitlines()
+    return lines[row] if 0 <= row < len(lines) else None
+
+
+def line_text(path: str, start: int, first_line: int, line: int, eol: bytes = b"\n") -> bytes:
+    """The bytes of 1-based ``line`` of the data region starting at ``start`` (error path only)."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        current, carry = first_line, b""
+        while True:
+            chunk = fh.read(4 << 20)
+            if not chunk:
+                return carry[:MAX_LINE_BYTES] if current == line else b""
+            buf = carry + chunk
+            pos = 0
+            while current < line:
+                i = buf.find(eol, pos)
+                if i < 0:
+                    break
+                pos, current = i + 1, current + 1
+            if current == line:
+                end = buf.find(eol, pos)
+                if end >= 0 or len(buf) - pos > MAX_LINE_BYTES:
+                    return buf[pos : pos + MAX_LINE_BYTES] if end < 0 else buf[pos:end].rstrip(b"\r")
+                carry = buf[pos:]
+            else:
+                carry = b""

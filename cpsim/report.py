@@ -1,0 +1,693 @@
+"""``cpsim report``: one self-contained HTML compliance report of captures and tolerance studies.
+
+The report holds, for every capture: the verdict table (:mod:`cpsim.report_checks`: every
+measured parameter with its limit, margin, verdict and source), the timeline of states, an
+overview plot with the state stretches shaded, a zoom on one period with the measured levels
+and the 10 %/90 % points, and the per-cycle duty and frequency. For every Monte Carlo results
+file (:func:`cpsim.run_montecarlo`, Parquet or CSV): per-state level histograms against the
+thresholds, the yield under each profile, statistics, margins and the worst cases.
+
+Plots are embedded as base64 PNG; the file loads nothing from the network. matplotlib and
+pandas are imported only when a report is built.
+
+Examples
+--------
+>>> from cpsim.report import write_report
+>>> write_report("report.html", captures=["scope.csv"], results=["mc.parquet"])   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import logging
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from . import __version__
+from . import standard as std
+from .errors import ParameterError
+from .report_checks import CheckRow, check_measurement, check_segments, overall_verdict
+
+__all__ = ["CaptureReport", "MonteCarloReport", "capture_report", "montecarlo_report", "render_report",
+           "write_report", "input_kind", "add_parser", "format_value", "format_margin"]
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+@dataclass
+class CaptureReport:
+    """One analysed capture and its verdicts (``cpsim.report`` renders it)."""
+
+    name: str
+    wave: Any
+    measurement: Any
+    profile: std.LimitsProfile
+    checks: list[CheckRow]
+    segment_checks: list[CheckRow]
+    faults: tuple
+    info: dict = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        return overall_verdict(self.checks + self.segment_checks)
+
+
+@dataclass
+class MonteCarloReport:
+    """One tolerance study: its results frame and summary."""
+
+    name: str
+    df: Any
+    profile: std.LimitsProfile
+    compare: list[std.LimitsProfile]
+    summary: dict
+    per_state: list[dict]
+
+
+def capture_report(source, *, profile: "str | std.LimitsProfile" = "iec61851", name: str | None = None,
+                   fmt: str | None = None, channel: "str | int | None" = None, vehicle_connected: bool | None = None,
+                   expected_state: str | None = None, expected_duty: float | None = None) -> CaptureReport:
+    """Read (if a path), analyse and judge one capture.
+
+    Parameters
+    ----------
+    source : path or Waveform
+    profile : str or LimitsProfile
+    name : str, optional
+        Heading in the report (default: the file name or the channel).
+    fmt, channel
+        Passed to :func:`cpsim.read_capture` for a path.
+    vehicle_connected, expected_state, expected_duty
+        Passed to :func:`cpsim.report_checks.check_measurement`.
+    """
+    from .analysis import analyze
+    from .faults import detect_cp_faults
+    from .waveform import Waveform
+
+    prof = std.get_profile(profile)
+    if isinstance(source, Waveform):
+        wave = source
+        default_name = os.path.basename(str(wave.metadata.get("source_path", ""))) or wave.channel
+    elif isinstance(source, (str, os.PathLike)):
+        from .io import read_capture
+
+        wave = read_capture(source, fmt=fmt, channel=channel)
+        default_name = os.path.basename(os.fspath(source))
+    else:
+        raise ParameterError(f"a capture must be a Waveform or a file path, got {type(source).__name__}")
+    m = analyze(wave, profile=prof)
+    faults = detect_cp_faults(m, prof, vehicle_connected=vehicle_connected)
+    checks = check_measurement(m, prof, faults=faults, expected_state=expected_state, expected_duty=expected_duty)
+    info = {
+        "format": wave.metadata.get("format", wave.metadata.get("source", "")),
+        "path": str(wave.metadata.get("source_path", "")),
+        "channel": wave.channel,
+        "samples": len(wave),
+        "sample_rate_hz": wave.sample_rate_hz,
+        "duration_s": wave.duration_s,
+        "vehicle_connected": vehicle_connected,
+        "expected_state": expected_state,
+    }
+    return CaptureReport(name or default_name, wave, m, prof, checks, check_segments(m, prof), tuple(faults), info)
+
+
+def _as_frame(source):
+    from .sim.batch import read_results
+
+    if isinstance(source, (str, os.PathLike)):
+        return read_results(source), os.path.basename(os.fspath(source))
+    if hasattr(source, "columns"):
+        return source, str(source.attrs.get("name", "") or "Monte Carlo")
+    raise ParameterError(f"results must be a DataFrame or a .parquet/.csv path, got {type(source).__name__}")
+
+
+def montecarlo_report(source, *, profile: "str | std.LimitsProfile | None" = None,
+                      compare: Sequence["str | std.LimitsProfile"] | None = None, name: str | None = None,
+                      worst: int = 5) -> MonteCarloReport:
+    """Summarise one results frame (or file) of a tolerance study for the report.
+
+    ``profile``: the thresholds the runs are judged by (default: the study's own, else
+    IEC 61851). ``compare``: more profiles whose yields are listed (default: the other
+    built-in one).
+    """
+    from .tolerance import summarize, threshold_yield
+
+    df, default_name = _as_frame(source)
+    if profile is None:
+        profile = df.attrs.get("profile") if df.attrs.get("profile") in std.PROFILES else "iec61851"
+    prof = std.get_profile(profile)
+    if compare is None:
+        compare = [p for p in std.PROFILES if p != prof.name]
+    others = [std.get_profile(p) for p in compare]
+    summary = summarize(df, prof, worst=worst)
+    if not summary.get("engine"):  # a CSV keeps no attrs: the spice engine adds the analyzer's columns
+        summary["engine"] = "spice" if "measured_duty" in df.columns else "fast"
+    ok = df["error"].isna()
+    per_state = []
+    present = {str(x) for x in df["expected_state"].unique()}  # categorical: cheap on millions of rows
+    for state in [s for s in std.STATES if s in present]:
+        rows = df[(df["expected_state"] == state).to_numpy()]
+        entry = {"state": state, "runs": int(len(rows)), "errors": int((~rows["error"].isna()).sum()),
+                 "yield": {}}
+        for p in [prof, *others]:
+            y = threshold_yield(rows, p)
+            entry["yield"][p.name] = {"yield": y["yield"], "misclassified": y["misclassified"]["count"],
+                                      "as": y["misclassified"]["as"]}
+        per_state.append(entry)
+    del ok
+    return MonteCarloReport(name or default_name, df, prof, others, summary, per_state)
+
+
+# --------------------------------------------------------------------------------------------
+# formatting
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def format_value(value, unit: str, parameter: str = "") -> str:
+    """A measured value for a reader: µs for times, percent for fractions, mV for ripple."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not _finite(value):
+        return "—"
+    if parameter == "ripple":
+        return f"{value * 1e3:.1f} mV"
+    if unit == "V":
+        return f"{value:+.3f} V"
+    if unit == "Hz":
+        return f"{value:.2f} Hz"
+    if unit == "s":
+        return f"{value * 1e6:.2f} µs"
+    if unit == "fraction":
+        return f"{value * 100:.2f} %"
+    if unit == "A":
+        return f"{value:.1f} A"
+    return f"{value:g}{(' ' + unit) if unit else ''}"
+
+
+def format_margin(margin, unit: str, parameter: str = "") -> str:
+    """A margin with its sign (positive inside the limit)."""
+    if not _finite(margin):
+        return ""
+    if parameter == "ripple":
+        return f"{margin * 1e3:+.1f} mV"
+    if unit == "V":
+        return f"{margin:+.3f} V"
+    if unit == "Hz":
+        return f"{margin:+.2f} Hz"
+    if unit == "s":
+        return f"{margin * 1e6:+.2f} µs"
+    if unit == "fraction":
+        return f"{margin * 100:+.2f} %-pt"
+    if unit == "A":
+        return f"{margin:+.1f} A"
+    return f"{margin:+g}"
+
+
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", str(text)).strip("_").lower() or "capture"
+
+
+def _badge(verdict: str) -> str:
+    return f'<span class="badge v-{_e(verdict.replace("/", ""))}">{_e(verdict)}</span>'
+
+
+def _pct(y) -> str:
+    return "n/a" if y is None else f"{100.0 * y:.3f} %"
+
+
+def _param_text(name: str, value) -> str:
+    """``r1_ohm 1027.7 Ω``: a sampled parameter with a readable unit."""
+    if value is None or not _finite(float(value)):
+        return f"{name} —"
+    v = float(value)
+    if name.endswith("_ohm"):
+        return f"{name} {v:.5g} Ω"
+    if name.endswith("_f"):
+        return f"{name} {v * 1e12:.4g} pF"
+    if name.endswith("_s"):
+        return f"{name} {v * 1e6:.4g} µs"
+    if name.endswith("_hz"):
+        return f"{name} {v:.6g} Hz"
+    if name.endswith("_c"):
+        return f"{name} {v:.3g} °C"
+    if name.endswith("_v"):
+        return f"{name} {v:+.4g} V"
+    if name == "duty":
+        return f"duty {v * 100:.3f} %"
+    return f"{name} {v:.4g}"
+
+
+def _num(x, fmt: str) -> str:
+    return "—" if x is None or not _finite(float(x)) else format(float(x), fmt)
+
+
+# --------------------------------------------------------------------------------------------
+# figures
+
+class _Figures:
+    """Renders figures to PNG once: embedded as data URIs, optionally written to ``png_dir``."""
+
+    def __init__(self, png_dir):
+        self.png_dir = None if png_dir is None else Path(png_dir)
+        if self.png_dir is not None:
+            self.png_dir.mkdir(parents=True, exist_ok=True)
+        self.written: list[Path] = []
+
+    def img(self, fig, filename: str, alt: str) -> str:
+        from . import plot
+
+        path = None if self.png_dir is None else self.png_dir / filename
+        data = plot.figure_png(fig, path, dpi=110)
+        if path is not None:
+            self.written.append(path)
+        fig.clear()
+        b64 = base64.b64encode(data).decode("ascii")
+        width = int.from_bytes(data[16:20], "big")  # PNG IHDR: never upscale a figure
+        return (f'<figure><img alt="{_e(alt)}" style="max-width:{width}px" src="data:image/png;base64,{b64}">'
+                f'<figcaption>{_e(alt)}</figcaption></figure>')
+
+
+def _capture_figures(cr: CaptureReport, figs: _Figures) -> str:
+    from . import plot
+
+    m, wave, slug = cr.measurement, cr.wave, _slug(cr.name)
+    out = []
+    with plot.style():
+        fig = plot.new_figure(figsize=(12, 5), pyplot=False)
+        axes = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [5, 0.9], "hspace": 0.08})
+        plot.overview(wave, axes=axes, profile=cr.profile, measurement=m, title=f"{cr.name}: {_states(m)}")
+        out.append(figs.img(fig, f"{slug}_overview.png",
+                            f"Overview of {cr.name}: the whole capture, state stretches shaded, the "
+                            f"profile's windows at the right, the timeline of states below."))
+        if not len(m.cycles):
+            out.append('<p class="meta">No PWM cycle in this capture: no period zoom and no per-cycle plot.</p>')
+        else:
+            fig = plot.new_figure(figsize=(12, 4.2), pyplot=False)
+            gs = fig.add_gridspec(1, 4, wspace=0.45)
+            ax0 = fig.add_subplot(gs[0, :2])
+            ax1 = fig.add_subplot(gs[0, 2])
+            ax2 = fig.add_subplot(gs[0, 3])
+            plot.period_zoom(wave, m, ax=ax0, profile=cr.profile)
+            plot.edge_zoom(wave, m, ax=ax1, edge="rise", profile=cr.profile)
+            plot.edge_zoom(wave, m, ax=ax2, edge="fall", profile=cr.profile)
+            out.append(figs.img(fig, f"{slug}_period.png",
+                                "One period: measured V+ and V− (dashed), the 10 %/90 % levels (dotted) and the "
+                                "edge crossings (dots); right, the rising and falling edges."))
+            fig = plot.new_figure(figsize=(12, 3.4), pyplot=False)
+            plot.cycles(m, axes=fig.subplots(1, 2, gridspec_kw={"wspace": 0.22}), profile=cr.profile)
+            out.append(figs.img(fig, f"{slug}_cycles.png",
+                                "Per-cycle duty and frequency over time; green: 995–1005 Hz, dashed: the "
+                                "980/1020 Hz failure limits."))
+    return "\n".join(out)
+
+
+def _states(m) -> str:
+    names: list[str] = []
+    for s in m.segments:
+        if not names or names[-1] != s.state:
+            names.append(s.state)
+    return " → ".join(names) or str(m.state)
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+
+_CSS = """
+:root { --pass:#1e8449; --warn:#b9770e; --fail:#c0392b; --info:#2e86c1; --na:#7f8c8d; }
+* { box-sizing: border-box; }
+body { font-family: "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; color: #1c2833;
+       background: #fbfcfc; font-size: 15px; line-height: 1.45; }
+main { max-width: 1240px; margin: 0 auto; padding: 18px 20px 40px; }
+h1 { font-size: 26px; margin: 8px 0 4px; }
+h2 { font-size: 21px; margin: 34px 0 8px; padding-top: 10px; border-top: 2px solid #d5d8dc; }
+h3 { font-size: 17px; margin: 20px 0 6px; }
+.meta { color: #566573; font-size: 14px; margin: 2px 0; }
+table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; font-size: 14px; background: #fff; }
+th, td { border: 1px solid #d5d8dc; padding: 4px 7px; text-align: left; vertical-align: top; }
+th { background: #eaeded; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.src { color: #515a5a; font-size: 12.5px; }
+td.note { color: #515a5a; font-size: 13px; }
+tr.v-fail td { background: #fdedec; }
+tr.v-warn td { background: #fef5e7; }
+.badge { display: inline-block; min-width: 42px; text-align: center; padding: 1px 7px; border-radius: 9px;
+         color: #fff; font-weight: 700; font-size: 12.5px; }
+.v-pass { background: var(--pass); } .v-warn { background: var(--warn); } .v-fail { background: var(--fail); }
+.v-info { background: var(--info); } .v-na { background: var(--na); }
+tr.v-pass, tr.v-warn, tr.v-fail, tr.v-info, tr.v-na { background: none; }
+figure { margin: 10px 0 16px; }
+figure img { width: 100%; height: auto; border: 1px solid #e5e8e8; background: #fff; }
+figcaption { color: #566573; font-size: 13px; margin-top: 3px; }
+ul.faults li { margin: 3px 0; }
+.notes { color: #7e5109; }
+.big { font-size: 17px; }
+"""
+
+
+def _check_table(rows: Sequence[CheckRow]) -> str:
+    head = ("<tr><th>parameter</th><th>measured</th><th>limit</th><th>margin</th><th>verdict</th>"
+            "<th>source of the limit</th><th>note</th></tr>")
+    body = []
+    for r in rows:
+        body.append(
+            f'<tr class="check v-{_e(r.verdict.replace("/", ""))}" data-parameter="{_e(r.parameter)}" '
+            f'data-verdict="{_e(r.verdict)}">'
+            f"<td>{_e(r.label)}</td><td class=\"{'txt' if isinstance(r.value, str) else 'num'}\">"
+            f"{_e(format_value(r.value, r.unit, r.parameter))}</td>"
+            f"<td>{_e(r.limit)}</td><td class=\"num\">{_e(format_margin(r.margin, r.unit, r.parameter))}</td>"
+            f"<td>{_badge(r.verdict)}</td><td class=\"src\">{_e(r.source)}</td><td class=\"note\">{_e(r.note)}</td>"
+            "</tr>")
+    return f'<table class="verdicts">{head}{"".join(body)}</table>'
+
+
+def _segment_table(cr: CaptureReport) -> str:
+    m = cr.measurement
+    head = ("<tr><th>#</th><th>state</th><th>start</th><th>end</th><th>duration</th><th>V+</th><th>V−</th>"
+            "<th>duty</th><th>frequency</th><th>current</th><th>cycles</th><th>level window</th><th>verdict</th>"
+            "<th>note</th></tr>")
+    body = []
+    for i, (s, c) in enumerate(zip(m.segments, cr.segment_checks), start=1):
+        body.append(
+            f'<tr class="segment v-{_e(c.verdict.replace("/", ""))}" data-verdict="{_e(c.verdict)}">'
+            f"<td>{i}</td><td>{_e(s.state)}</td>"
+            f'<td class="num">{s.t_start * 1e3:.3f} ms</td><td class="num">{s.t_end * 1e3:.3f} ms</td>'
+            f'<td class="num">{(s.t_end - s.t_start) * 1e3:.3f} ms</td>'
+            f'<td class="num">{_e(format_value(s.v_high, "V"))}</td>'
+            f'<td class="num">{_e(format_value(s.v_low if s.n_cycles else float("nan"), "V"))}</td>'
+            f'<td class="num">{_e(format_value(s.duty, "fraction"))}</td>'
+            f'<td class="num">{_e(format_value(s.frequency_hz, "Hz"))}</td>'
+            f'<td class="num">{_e(format_value(s.current_a, "A"))}</td><td class="num">{s.n_cycles}</td>'
+            f"<td>{_e(c.limit)}</td><td>{_badge(c.verdict)}</td><td class=\"note\">{_e(c.note)}</td></tr>")
+    return f'<table class="segments">{head}{"".join(body)}</table>'
+
+
+def _capture_section(cr: CaptureReport, figs: _Figures, index: int) -> str:
+    m, info = cr.measurement, cr.info
+    parts = [f'<section class="capture" id="capture-{index}">',
+             f"<h2>{index}. {_e(cr.name)} {_badge(cr.verdict)}</h2>"]
+    rate = info.get("sample_rate_hz", float("nan"))
+    parts.append(
+        f'<p class="meta">{_e(info.get("path") or "in-memory waveform")} · format {_e(info.get("format") or "—")} · '
+        f'channel {_e(info.get("channel"))} · {info.get("samples", 0):,} samples · {rate / 1e6:.3g} MS/s · '
+        f'{info.get("duration_s", 0.0) * 1e3:.3f} ms · profile {_e(cr.profile.name)}'
+        + (f' · expected state {_e(info["expected_state"])}' if info.get("expected_state") else "")
+        + (" · vehicle connected" if info.get("vehicle_connected") else "") + "</p>")
+    parts.append(f'<p class="big">Read as <b>{_e(m.state)}</b>'
+                 + (f" ({_e(m.reason)})" if m.reason else "")
+                 + (f", {m.duty * 100:.2f} % duty, {m.current_a:.1f} A offered" if _finite(m.current_a) else "")
+                 + f"; timeline {_e(_states(m))}.</p>")
+    if cr.faults:
+        parts.append('<ul class="faults">' + "".join(
+            f"<li>{_badge('fail')} <b>{_e(f.code)}</b>: {_e(f.message)}</li>" for f in cr.faults) + "</ul>")
+    parts.append("<h3>Verdicts (summarised stretch: the longest)</h3>")
+    parts.append(_check_table(cr.checks))
+    parts.append("<h3>Timeline</h3>")
+    parts.append(_segment_table(cr))
+    if m.notes:
+        parts.append('<p class="notes">' + "<br>".join(f"Note: {_e(n)}" for n in m.notes) + "</p>")
+    parts.append("<h3>Plots</h3>")
+    parts.append(_capture_figures(cr, figs))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+_STAT_UNITS = {"v_high": "V", "v_low": "V", "measured_duty": "fraction", "measured_frequency_hz": "Hz",
+               "measured_rise_time_s": "s", "measured_fall_time_s": "s", "current_a": "A", "overshoot": "fraction",
+               "undershoot": "fraction"}
+
+
+def _mc_section(mr: MonteCarloReport, figs: _Figures, index: int) -> str:
+    from . import plot
+
+    s, df = mr.summary, mr.df
+    profiles = [mr.profile, *mr.compare]
+    parts = [f'<section class="montecarlo" id="montecarlo-{index}">',
+             f"<h2>{index}. Tolerance study: {_e(mr.name)}</h2>"]
+    tol_text = ""
+    tols = df.attrs.get("tolerances")
+    if tols:
+        tol_text = "; ".join(
+            f"{t.get('name')} {t.get('dist')} "
+            + (f"±{100 * t.get('tol'):g} %" if t.get("relative") else
+               "±" + _param_text(t.get("name"), t.get("tol")).split(" ", 1)[1].lstrip("+"))
+            for t in tols if t.get("dist") != "fixed")
+    parts.append(f'<p class="meta">engine {_e(s.get("engine") or "—")} · {s["runs"]:,} runs · seed {_e(s["seed"])} · '
+                 f'states {_e(", ".join(s["state"]))} · {s["errors"]} with errors · judged by {_e(mr.profile.name)}</p>')
+    if tol_text:
+        parts.append(f'<p class="meta">varied: {_e(tol_text)}</p>')
+    head = "<tr><th>state</th><th>runs</th>" + "".join(f"<th>yield {_e(p.name)}</th>" for p in profiles) + "</tr>"
+    body = []
+    for entry in mr.per_state:
+        cells = []
+        for p in profiles:
+            y = entry["yield"][p.name]
+            mis = f" ({', '.join(f'{v} read as {k}' for k, v in y['as'].items())})" if y["misclassified"] else ""
+            cells.append(f'<td class="num">{_e(_pct(y["yield"]) + mis)}</td>')
+        body.append(f'<tr class="yield" data-state="{_e(entry["state"])}"><td>{_e(entry["state"])}</td>'
+                    f'<td class="num">{entry["runs"]:,}</td>{"".join(cells)}</tr>')
+    parts.append("<h3>Threshold yield</h3>")
+    parts.append(f'<table class="yield">{head}{"".join(body)}</table>')
+    parts.append('<p class="meta">Profiles: ' + "; ".join(
+        f"{_e(p.name)}: " + ", ".join(f"{k} {w.lo:g}…{w.hi:g} V" for k, w in p.high_windows.items())
+        for p in profiles) + "</p>")
+
+    with plot.style():
+        states = [e["state"] for e in mr.per_state]
+        n = max(1, len(states))
+        fig = plot.new_figure(figsize=(max(4.3 * n, 7.0), 4.8), pyplot=False, layout="constrained")
+        axes = fig.subplots(1, n, squeeze=False)[0]
+        plot.montecarlo(df, axes=list(axes), profile=mr.profile, compare=mr.compare)
+        parts.append(figs.img(fig, f"{_slug(mr.name)}_levels.png",
+                              f"Level histograms of {mr.name} per simulated state; red lines: the "
+                              f"{mr.profile.name} window, dashed: the other profiles' windows; misread runs in red."))
+
+    parts.append("<h3>Statistics</h3>")
+    head = "<tr><th>state</th><th>quantity</th><th>min</th><th>max</th><th>mean</th><th>σ</th><th>count</th></tr>"
+    body = []
+    for state, stats in s["statistics"].items():
+        for col, st in stats.items():
+            unit = _STAT_UNITS.get(col, "")
+            body.append(f"<tr><td>{_e(state)}</td><td>{_e(col)}</td>"
+                        f'<td class="num">{_e(format_value(st["min"], unit))}</td>'
+                        f'<td class="num">{_e(format_value(st["max"], unit))}</td>'
+                        f'<td class="num">{_e(format_value(st["mean"], unit))}</td>'
+                        f'<td class="num">{_e(format_margin(st["std"], unit).lstrip("+"))}</td>'
+                        f'<td class="num">{st["count"]:,}</td></tr>')
+    parts.append(f'<table class="stats">{head}{"".join(body)}</table>')
+
+    parts.append(f"<h3>Smallest margins to the {_e(mr.profile.name)} thresholds</h3>")
+    head = "<tr><th>state</th><th>level</th><th>threshold</th><th>smallest margin</th><th>run</th><th>source</th></tr>"
+    body = []
+    for th in s["thresholds"]:
+        margin = th["min_margin_v"]
+        cls = "v-fail" if margin is not None and margin < 0 else ""
+        body.append(f'<tr class="{cls}"><td>{_e(th["state"])}</td><td>{_e(th["level"])}</td>'
+                    f'<td class="num">{th["edge"]} {th["threshold_v"]:g} V</td>'
+                    f'<td class="num">{_e(_num(margin, "+.4f"))} V</td><td class="num">{_e(th["run"])}</td>'
+                    f'<td class="src">{_e(th["source"])}</td></tr>')
+    parts.append(f'<table class="margins">{head}{"".join(body)}</table>')
+
+    parts.append("<h3>Worst cases</h3>")
+    cases = s["worst_cases"]
+    if cases:
+        extra = [k for k in cases[0] if k not in ("run", "expected_state", "read_as", "v_high", "v_low", "margin_v")]
+        head = ("<tr><th>run</th><th>state</th><th>read as</th><th>V+</th><th>V−</th><th>margin</th>"
+                "<th>varied parameters of the run</th></tr>")
+        body = []
+        for c in cases:
+            params = ", ".join(_param_text(k, c.get(k)) for k in extra)
+            body.append(f'<tr class="worst"><td class="num">{c["run"]}</td><td>{_e(c["expected_state"])}</td>'
+                        f'<td>{_e(c["read_as"])}</td><td class="num">{_e(_num(c["v_high"], "+.3f"))} V</td>'
+                        f'<td class="num">{_e(_num(c["v_low"], "+.3f"))} V</td>'
+                        f'<td class="num">{_e(_num(c["margin_v"], "+.4f"))} V</td><td class="note">{_e(params)}</td></tr>')
+        parts.append(f'<table class="worst">{head}{"".join(body)}</table>')
+    else:
+        parts.append("<p>No valid runs.</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _sources_section() -> str:
+    rows = []
+    for line in (std.__doc__ or "").splitlines():
+        m = re.match(r"^([A-Z][A-Z0-9-]+|calc)\s{2,}(.+)$", line)
+        if m:
+            rows.append(f"<tr><td><b>{_e(m.group(1))}</b></td><td>{_e(m.group(2))}</td></tr>")
+    return ('<section id="sources"><h2>Sources of the limits</h2><p class="meta">SAE J1772 and IEC 61851-1 are '
+            "paywalled; every limit comes from public firmware, manuals and notes that quote or implement them "
+            "(cpsim.standard, PILOT-REFERENCE). Source keys:</p>"
+            f'<table class="sources"><tr><th>key</th><th>source</th></tr>{"".join(rows)}</table></section>')
+
+
+def _summary_section(captures: Sequence[CaptureReport], studies: Sequence[MonteCarloReport]) -> str:
+    parts = []
+    if captures:
+        head = ("<tr><th>#</th><th>capture</th><th>state</th><th>V+</th><th>V−</th><th>duty</th><th>frequency</th>"
+                "<th>verdict</th><th>faults</th></tr>")
+        body = []
+        for i, cr in enumerate(captures, start=1):
+            m = cr.measurement
+            body.append(
+                f'<tr class="summary v-{_e(cr.verdict.replace("/", ""))}" data-verdict="{_e(cr.verdict)}">'
+                f'<td>{i}</td><td>{_e(cr.name)}</td><td>{_e(m.state)}</td>'
+                f'<td class="num">{_e(format_value(m.v_high, "V"))}</td>'
+                f'<td class="num">{_e(format_value(m.v_low, "V") if m.pwm else "—")}</td>'
+                f'<td class="num">{_e(format_value(m.duty, "fraction"))}</td>'
+                f'<td class="num">{_e(format_value(m.frequency_hz, "Hz"))}</td><td>{_badge(cr.verdict)}</td>'
+                f'<td>{_e(", ".join(f.code for f in cr.faults) or "none")}</td></tr>')
+        parts.append(f'<h2>Summary</h2><table class="summary">{head}{"".join(body)}</table>')
+    if studies:
+        rows = []
+        for k, mr in enumerate(studies, start=len(captures) + 1):
+            yields = "; ".join(
+                f"{e['state']}: " + ", ".join(f"{name} {_pct(v['yield'])}" for name, v in e["yield"].items())
+                for e in mr.per_state)
+            rows.append(f"<tr><td>{k}</td><td>{_e(mr.name)}</td><td>{_e(mr.summary.get('engine') or '—')}</td>"
+                        f'<td class="num">{mr.summary["runs"]:,}</td><td>{_e(yields)}</td></tr>')
+        parts.append("<h3>Tolerance studies</h3><table class=\"studies\"><tr><th>#</th><th>results</th><th>engine</th>"
+                     f"<th>runs</th><th>yield per state and profile</th></tr>{''.join(rows)}</table>")
+    return "\n".join(parts)
+
+
+def render_report(captures: Iterable = (), results: Iterable = (), *,
+                  profile: "str | std.LimitsProfile" = "iec61851", compare: Sequence | None = None,
+                  title: str | None = None, png_dir=None, vehicle_connected: bool | None = None) -> tuple[str, list]:
+    """Build the report; returns ``(html_text, png_paths_written)``.
+
+    ``captures``: paths, Waveforms or :class:`CaptureReport`; ``results``: results frames,
+    ``.parquet``/``.csv`` paths or :class:`MonteCarloReport`. ``png_dir``: also write every plot there.
+    """
+    prof = std.get_profile(profile)
+    crs = [c if isinstance(c, CaptureReport) else capture_report(c, profile=prof, vehicle_connected=vehicle_connected)
+           for c in captures]
+    mrs = [r if isinstance(r, MonteCarloReport) else montecarlo_report(r, profile=prof, compare=compare)
+           for r in results]
+    if not crs and not mrs:
+        raise ParameterError("nothing to report: give at least one capture or one results file")
+    figs = _Figures(png_dir)
+    title = title or "cpsim pilot compliance report"
+    now = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    verdict = overall_verdict([r for c in crs for r in c.checks + c.segment_checks])
+    body = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="meta">cpsim {_e(__version__)} · {_e(now)} · limits profile <b>{_e(prof.name)}</b>: '
+        f"{_e(prof.description)} · frequency: warn outside {prof.frequency_warn.lo:g}–{prof.frequency_warn.hi:g} Hz, "
+        f"fail outside {prof.frequency_fail.lo:g}–{prof.frequency_fail.hi:g} Hz</p>",
+        f'<p class="meta">Verdicts: {_badge("pass")} inside the limit · {_badge("warn")} outside a recommendation or '
+        f'a low-confidence limit · {_badge("fail")} outside the limit · {_badge("info")} measured, no published '
+        f'limit · {_badge("n/a")} does not apply. Margins are positive inside the limit.'
+        + (f" Overall capture verdict: {_badge(verdict)}" if crs else "") + "</p>",
+        _summary_section(crs, mrs),
+    ]
+    for i, cr in enumerate(crs, start=1):
+        body.append(_capture_section(cr, figs, i))
+    for k, mr in enumerate(mrs, start=len(crs) + 1):
+        body.append(_mc_section(mr, figs, k))
+    body.append(_sources_section())
+    doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           f"<meta name=\"generator\" content=\"cpsim {_e(__version__)}\"><title>{_e(title)}</title>"
+           f"<style>{_CSS}</style></head><body><main>\n" + "\n".join(body) + "\n</main></body></html>\n")
+    return doc, list(figs.written)
+
+
+def write_report(path, captures: Iterable = (), results: Iterable = (), **options) -> Path:
+    """Write the HTML report to ``path`` (see :func:`render_report` for the options)."""
+    path = Path(path)
+    if path.parent and not path.parent.is_dir():
+        raise ParameterError(f"{path.parent}: output directory does not exist")
+    text, _ = render_report(captures, results, **options)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+
+def input_kind(path) -> str:
+    """``"results"`` for a tolerance study's results file, else ``"capture"``."""
+    p = Path(path)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return "results"
+    if p.suffix.lower() == ".csv" and p.is_file():
+        with open(p, "rb") as fh:
+            first = fh.readline(4096).decode("utf-8", "replace").lstrip("\ufeff").strip()
+        cols = [c.strip() for c in first.split(",")]
+        if cols[:1] == ["run"] and "expected_state" in cols:
+            return "results"
+    return "capture"
+
+
+def add_parser(sub, units_note: str) -> None:
+    """Register ``cpsim report`` on an argparse subparsers action."""
+    rp = sub.add_parser(
+        "report", help="write a self-contained HTML compliance report of captures and Monte Carlo results",
+        description="Analyse each capture (any layout `cpsim formats` lists) and judge every measured parameter "
+                    "against the limits profile: level, negative level, diode, duty, frequency (warn outside "
+                    "995-1005 Hz, fail outside 980-1020 Hz), rise/fall, current, ripple, faults, each with its "
+                    "margin and the source of the limit. Monte Carlo results files (.parquet, or .csv from "
+                    "`cpsim montecarlo --out`) add level histograms against the thresholds, yields and worst "
+                    "cases. Plots are embedded: the HTML file needs no network.",
+        epilog=units_note)
+    rp.add_argument("inputs", nargs="+", metavar="INPUT", help="capture files and/or Monte Carlo results files")
+    rp.add_argument("-o", "--out", default="report.html", help="output HTML file (default report.html)")
+    rp.add_argument("--profile", default="iec61851", help="limits profile: iec61851 (default) or j1772")
+    rp.add_argument("--compare", action="append", metavar="PROFILE",
+                    help="more profiles whose Monte Carlo yields are listed (default: the other built-in one)")
+    rp.add_argument("--threshold", action="append", metavar="STATE=LO:HI",
+                    help="a firmware's high-level window in V, e.g. B=7.79:10.26 (repeatable): its Monte Carlo "
+                         "yield is listed as profile 'thresholds'")
+    rp.add_argument("--format", help="force the capture layout (see `cpsim formats`)")
+    rp.add_argument("--channel", help="capture channel name or 1-based number (default: the first)")
+    rp.add_argument("--vehicle-connected", action="store_true",
+                    help="a vehicle is plugged in: a capture read as state A is a fault")
+    rp.add_argument("--png-dir", help="also write every plot as a PNG into this directory")
+    rp.add_argument("--title", help="report title")
+    rp.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args) -> int:
+    from .cli_tolerance import parse_threshold
+
+    prof = std.get_profile(args.profile)
+    compare = list(args.compare) if args.compare else [p for p in std.PROFILES if p != prof.name]
+    if args.threshold:
+        windows = dict(parse_threshold(t) for t in args.threshold)
+        compare.append(std.custom_profile(windows, base=prof.name, name="thresholds"))
+    channel = None if args.channel is None else (int(args.channel) if args.channel.isdigit() else args.channel)
+    captures, results = [], []
+    for path in args.inputs:
+        if not os.path.exists(path):
+            raise ParameterError(f"{path}: no such file")
+        if input_kind(path) == "results":
+            results.append(montecarlo_report(path, profile=prof, compare=compare))
+        else:
+            captures.append(capture_report(path, profile=prof, fmt=args.format, channel=channel,
+                                           vehicle_connected=True if args.vehicle_connected else None))
+    out = write_report(args.out, captures, results, profile=prof, title=args.title, png_dir=args.png_dir)
+    for cr in captures:
+        faults = ", ".join(f.code for f in cr.faults) or "no faults"
+        print(f"{cr.name}: {cr.measurement.state}, verdict {cr.verdict} ({faults})")
+    for mr in results:
+        yields = "; ".join(f"{e['state']} {_pct(e['yield'][prof.name]['yield'])}" for e in mr.per_state)
+        print(f"{mr.name}: {mr.summary['runs']:,} runs, yield ({prof.name}) {yields}")
+    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
+    return 0

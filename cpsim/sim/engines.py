@@ -1,0 +1,252 @@
+"""Two engines, one contract: parameter arrays in, one result column per measurement out.
+
+* :func:`fast_block` - the exact closed-form plateau (:func:`~cpsim.sim.closed_form.plateau_levels`),
+  vectorised; settled levels and states only. Millions of variations per second.
+* :func:`spice_chunk` - every variation simulated by ngspice (several circuits per transient
+  through :func:`~cpsim.sim.cp.simulate_cp_batch`) and measured by :func:`cpsim.analyze`:
+  levels, duty, frequency, edges, state. Runs in worker processes (one ngspice each).
+
+Both classify states with the analyzer's own rules (:mod:`cpsim.analysis.states`), so a
+state from ``fast`` and one from ``spice`` mean the same thing.
+
+Column names: sampled parameters keep their :class:`~cpsim.sim.cp.CpCircuit` names,
+measurements their :class:`~cpsim.analysis.PilotMeasurement` names; a measurement whose
+name is also a parameter (``duty``, ``frequency_hz``) is prefixed ``measured_``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from .. import standard as std
+from ..errors import CpsimError, ParameterError
+from ..standard import LimitsProfile, Window
+from .variations import PARAMETERS, invalid_rows
+
+_SIM_LOCK = threading.Lock()
+"""One ngspice per process: chunks run by threads of one process (a threaded Dask worker) take turns."""
+
+__all__ = ["SpiceOptions", "fast_block", "spice_chunk", "classify", "profile_to_spec", "profile_from_spec",
+           "measured_name", "CIRCUIT_FIELDS"]
+
+CIRCUIT_FIELDS = tuple(n for n in PARAMETERS if n != "diode_dvf_v") + ("diode_area",)
+"""Sampled values that are CpCircuit fields (``diode_dvf_v`` is mapped onto ``diode_area``)."""
+
+
+def measured_name(name: str) -> str:
+    """Result column of a PilotMeasurement field (``duty`` -> ``measured_duty``)."""
+    return f"measured_{name}" if name in PARAMETERS or name == "diode_area" else name
+
+
+# --------------------------------------------------------------------------------------------
+# Profiles cross process boundaries as plain data (LimitsProfile holds a mappingproxy).
+
+def profile_to_spec(profile: LimitsProfile) -> dict:
+    spec = {}
+    for f in dataclasses.fields(profile):
+        value = getattr(profile, f.name)
+        if isinstance(value, Window):
+            value = (value.lo, value.hi, value.source)
+        elif f.name == "high_windows":
+            value = {k: (w.lo, w.hi, w.source) for k, w in value.items()}
+        spec[f.name] = value
+    return spec
+
+
+def profile_from_spec(spec: "dict | str | LimitsProfile") -> LimitsProfile:
+    if not isinstance(spec, dict):
+        return std.get_profile(spec)
+    kw = dict(spec)
+    for name, value in spec.items():
+        if name == "high_windows":
+            kw[name] = {k: Window(*w) for k, w in value.items()}
+        elif isinstance(value, (tuple, list)) and len(value) == 3:
+            kw[name] = Window(*value)
+    return LimitsProfile(**kw)
+
+
+# --------------------------------------------------------------------------------------------
+# State classification, shared with the analyzer
+
+def classify(state: str, v_high, v_low, profile: LimitsProfile) -> np.ndarray:
+    """State codes (indices into :data:`cpsim.standard.STATES`) the analyzer's rules give these
+    settled levels, for a circuit simulated in ``state``.
+
+    PWM states (x2, E) are judged on (v_high, v_low), steady states (x1) on v_high, F on v_low.
+    """
+    from ..analysis.states import classify_dc, classify_pwm
+    from .cp import parse_state
+
+    letter, pwm = parse_state(state)
+    v_high = np.asarray(v_high, dtype=float)
+    v_low = np.asarray(v_low, dtype=float)
+    if letter == "F":
+        codes, _ = classify_dc(v_low, profile)
+    elif pwm:
+        codes, _ = classify_pwm(v_high, v_low, profile)
+    else:
+        codes, _ = classify_dc(v_high, profile)
+    return np.asarray(codes, dtype=np.int8)
+
+
+def expected_state(state: str) -> str:
+    """The state name a correct reading gives for a circuit simulated in ``state``."""
+    from .cp import CpCircuit
+
+    return CpCircuit(state=state).state
+
+
+# --------------------------------------------------------------------------------------------
+# fast
+
+def fast_block(state: str, params: Mapping[str, np.ndarray], profile: LimitsProfile) -> dict[str, np.ndarray]:
+    """Settled levels and states of many variations from the closed form.
+
+    Returns columns ``v_high``, ``v_low`` [V], ``state`` (codes into :data:`cpsim.standard.STATES`,
+    -1 for an invalid sample) and ``error`` ("" when fine).
+    x1 states have no low level (NaN), F no high level.
+    """
+    from .closed_form import plateau_levels
+    from .cp import parse_state
+
+    letter, pwm = parse_state(state)
+    bad, error = invalid_rows(params)
+    with np.errstate(all="ignore"):
+        if letter == "F":
+            # the EVSE drives v_low into a vehicle whose diode blocks it
+            v_low = np.array(params["v_low_v"], dtype=float)
+            v_high = np.full(v_low.shape, np.nan)
+        else:
+            v_high, v_low = plateau_levels(
+                letter, v_high_v=params["v_high_v"], v_low_v=params["v_low_v"], r1_ohm=params["r1_ohm"],
+                r_wire_ohm=params["wire_r_ohm"], r_detect_ohm=params["r_detect_ohm"],
+                r_charge_ohm=params["r_charge_ohm"], r_vent_ohm=params["r_vent_ohm"],
+                r_short_ohm=params["short_r_ohm"], diode_area=params["diode_area"], temp_c=params["diode_temp_c"])
+            v_high = np.array(v_high, dtype=float)
+            v_low = np.array(v_low, dtype=float) if pwm else np.full(v_high.shape, np.nan)
+    v_high[bad] = np.nan
+    v_low[bad] = np.nan
+    states = classify(state, v_high, v_low, profile)
+    states[bad] = -1
+    return {"v_high": v_high, "v_low": v_low, "state": states, "error": error}
+
+
+# --------------------------------------------------------------------------------------------
+# spice
+
+@dataclass(frozen=True)
+class SpiceOptions:
+    """How each variation is simulated.
+
+    periods : PWM periods per transient (3 gives two complete rising-edge cycles).
+    sample_interval_s : output step [s]; ``None``: the shortest 10-90 % generator edge
+        (0.8 × the ramp) divided by ``samples_per_edge``.
+    samples_per_edge : samples on the fastest edge when ``sample_interval_s`` is None.
+    probe : "evse" or "vehicle".
+    """
+
+    periods: int = 3
+    sample_interval_s: float | None = None
+    samples_per_edge: int = 5
+    probe: str = "evse"
+
+    def __post_init__(self) -> None:
+        if not 1 <= int(self.periods) <= 1000:
+            raise ParameterError(f"periods must be 1-1000, got {self.periods!r}")
+        if self.samples_per_edge < 2:
+            raise ParameterError(f"samples_per_edge must be >= 2, got {self.samples_per_edge!r}")
+        if self.sample_interval_s is not None and not (0 < self.sample_interval_s < 1e-3):
+            raise ParameterError(f"sample_interval_s must be in (0, 1 ms), got {self.sample_interval_s!r}")
+
+    def step_for(self, min_edge_s: float) -> float:
+        """The output step [s] for a study whose fastest generator ramp is ``min_edge_s``."""
+        if self.sample_interval_s is not None:
+            return float(self.sample_interval_s)
+        return 0.8 * float(min_edge_s) / self.samples_per_edge
+
+
+MEASUREMENT_FIELDS = ("state", "reason", "v_high", "v_low", "duty", "frequency_hz", "period_s", "rise_time_s",
+                      "fall_time_s", "current_a", "digital_comm", "diode_fault", "pwm", "n_cycles", "v_high_std",
+                      "v_low_std", "overshoot", "undershoot")
+"""PilotMeasurement fields kept in the results (the scalar measurements; not provenance)."""
+_NON_FLOAT = {"reason": "str", "digital_comm": "boolean", "diode_fault": "boolean", "pwm": "boolean",
+              "n_cycles": "Int64"}
+MEASUREMENT_DTYPES = {measured_name(n): _NON_FLOAT.get(n, "float64") for n in MEASUREMENT_FIELDS if n != "state"}
+"""Result column -> pandas dtype (nullable where a failed run leaves a gap)."""
+
+
+def _measurement_row(m) -> dict:
+    row = {}
+    for name in MEASUREMENT_FIELDS:
+        value = getattr(m, name, None)
+        row[measured_name(name)] = value.item() if isinstance(value, np.generic) else value
+    return row
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+
+
+def spice_chunk(state: str, runs, params: Mapping[str, np.ndarray], options: SpiceOptions,
+                profile_spec) -> dict[str, list]:
+    """Simulate and measure one chunk of variations (runs in a worker process).
+
+    All valid circuits of the chunk share one ngspice transient. If that run fails, each
+    circuit is simulated alone so that only the failing variation carries the error.
+    Returns column lists: ``run``, ``error``, and every scalar PilotMeasurement field.
+    """
+    from ..analysis import analyze
+    from .cp import CpCircuit, simulate_cp_batch
+
+    profile = profile_from_spec(profile_spec)
+    runs = [int(r) for r in runs]
+    rows: list[dict] = [{"run": r, "error": ""} for r in runs]
+    circuits: dict[int, CpCircuit] = {}
+    for k in range(len(runs)):
+        try:
+            circuits[k] = CpCircuit(state=state, **{f: float(params[f][k]) for f in CIRCUIT_FIELDS})
+        except CpsimError as exc:
+            rows[k]["error"] = _error_text(exc)
+    step = options.step_for(min((min(c.rise_time_s, c.fall_time_s) for c in circuits.values()), default=1.0))
+
+    def simulate(keys):
+        with _SIM_LOCK:
+            return simulate_cp_batch([circuits[k] for k in keys], periods=options.periods,
+                                     sample_interval_s=step, probe=options.probe)
+
+    keys = list(circuits)
+    waves: dict[int, object] = {}
+    if keys:
+        try:
+            waves.update(zip(keys, simulate(keys)))
+        except Exception:  # noqa: BLE001 - find the variation(s) that fail, one by one
+            for k in keys:
+                try:
+                    waves[k] = simulate([k])[0]
+                except Exception as exc:  # noqa: BLE001 - recorded per variation, the batch goes on
+                    rows[k]["error"] = _error_text(exc)
+    for k, wave in waves.items():
+        try:
+            rows[k].update(_measurement_row(analyze(wave, profile=profile)))
+        except Exception as exc:  # noqa: BLE001 - recorded per variation, the batch goes on
+            rows[k]["error"] = _error_text(exc)
+    names: list[str] = []
+    for row in rows:
+        names.extend(n for n in row if n not in names)
+    return {n: [row.get(n) for row in rows] for n in names}
+
+
+def min_edge_s(tolerances, nominal: Mapping[str, float] | None = None) -> float:
+    """The fastest generator ramp of these tolerances' ±tol range [s] (a normal sample beyond 3σ is
+    resolved with slightly fewer samples per edge)."""
+    lows = [t.bounds((nominal or {}).get(t.name))[0] for t in tolerances if t.name in ("rise_time_s", "fall_time_s")]
+    edge = min(lows) if lows else std.GENERATOR_EDGE_DEFAULT_S
+    if not (edge > 0 and math.isfinite(edge)):
+        raise ParameterError("the rise/fall time tolerances reach 0 s; give them a positive lower bound")
+    return edge
