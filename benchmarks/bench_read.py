@@ -69,10 +69,14 @@ def make_files(folder: Path, rows: int) -> dict[str, Path]:
     return paths
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
+def timed(fn, cpu: list[float] | None = None) -> float:
+    """Wall time of fn(); its process CPU time (user + system, all threads) goes to ``cpu``."""
+    before, start = os.times(), time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    wall, after = time.perf_counter() - start, os.times()
+    if cpu is not None:
+        cpu.append(after.user - before.user + after.system - before.system)
+    return wall
 
 
 _CHILD = r"""
@@ -157,11 +161,14 @@ def timing(paths: dict[str, Path], rows: int, repeat: int) -> None:
     cio.read_capture(paths["generic.csv"])  # warm imports and the page cache
     pd.read_csv(paths["generic.csv"], engine="c")
     runs: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     for _ in range(repeat):
         for name, path in paths.items():
-            runs.setdefault(f"cpsim {name}", []).append(timed(lambda: cio.read_capture(path)))
+            key = f"cpsim {name}"
+            runs.setdefault(key, []).append(timed(lambda: cio.read_capture(path), cpu.setdefault(key, [])))
             if name == "generic.csv":
-                runs.setdefault("pandas generic.csv", []).append(timed(lambda: pd.read_csv(path, engine="c")))
+                key = "pandas generic.csv"
+                runs.setdefault(key, []).append(timed(lambda: pd.read_csv(path, engine="c"), cpu.setdefault(key, [])))
 
     w = cio.read_capture(paths["generic.csv"])
     assert len(w) == rows and w.metadata["format"] == "generic"
@@ -169,17 +176,20 @@ def timing(paths: dict[str, Path], rows: int, repeat: int) -> None:
         other = cio.read_capture(paths[name])
         assert len(other) == rows and np.array_equal(other.v, w.v)
 
-    print(f"\n{'reader':28s} {'MB':>7s} {'best MB/s':>10s} {'median MB/s':>12s} {'best Mrows/s':>13s}")
+    print(f"\n{'reader':28s} {'MB':>7s} {'best MB/s':>10s} {'median MB/s':>12s} {'best Mrows/s':>13s} "
+          f"{'CPU s (min)':>12s}")
     for key, times in runs.items():
         size = paths[key.split()[1]].stat().st_size
         best, med = min(times), statistics.median(times)
         print(f"{key:28s} {size / 1e6:7.0f} {size / best / 1e6:10.0f} {size / med / 1e6:12.0f} "
-              f"{rows / best / 1e6:13.1f}")
+              f"{rows / best / 1e6:13.1f} {min(cpu[key]):12.2f}")
     cp, pdt = runs["cpsim generic.csv"], runs["pandas generic.csv"]
     paired = [p / c for p, c in zip(pdt, cp)]
     print(f"\ncpsim / pandas throughput on generic.csv: best {min(pdt) / min(cp):.2f}, "
           f"median {statistics.median(pdt) / statistics.median(cp):.2f}, "
           f"median of paired runs {statistics.median(paired):.2f} ({', '.join(f'{r:.2f}' for r in paired)})")
+    print(f"CPU time pandas / cpsim (min over runs): {min(cpu['pandas generic.csv']) / min(cpu['cpsim generic.csv']):.2f}"
+          f"   load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
 if __name__ == "__main__":
     main()

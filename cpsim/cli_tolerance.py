@@ -16,7 +16,8 @@ __all__ = ["add_parsers", "parse_threshold"]
 _TOL_HELP = ("vary a component: NAME=SPEC[,normal]. SPEC: half-width (r1=0.03 is ±3 %% for resistors, "
              "capacitance and frequency; v_high=0.6 is ±0.6 V), percent (r1=3%%), range (cable_c_f=0:3.1n, "
              "temp=-40:85) or fixed / fixed@VALUE. normal: ±tol = ±3σ. Names: CpCircuit fields or short "
-             "forms (v_high v_low r1 r_detect r_charge r_vent diode temp cable_c duty frequency rise fall). "
+             "forms (v_high v_low r1 r_detect r_charge r_vent temp cable_c duty frequency rise fall); the "
+             "diode as its forward drop at the state's current (vf=0.55:0.85) or as a shift (diode=0.15). "
              "Repeatable; replaces that parameter's default (PILOT-REFERENCE §1)")
 
 

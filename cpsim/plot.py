@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 

@@ -616,6 +616,7 @@ def write_report(path, captures: Iterable = (), results: Iterable = (), **option
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+    log.info("wrote %s (%d bytes)", path, len(text.encode("utf-8")))
     return path
 
 

@@ -402,9 +402,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_report_renders_in_headless_chromium(report_html, tmp_path):
     from PIL import Image
+
+    # `make test` installs Chromium (scripts/install-system-deps.sh); without it this check fails
+    assert CHROMIUM, "Chromium is not installed: run `make test`, or apt-get install chromium"
 
     shot = tmp_path / "report.png"
     profile = tmp_path / "chromium-profile"

@@ -101,3 +101,46 @@ def test_bad_options_give_one_line_and_exit_2(args, text):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("cpsim: error:") and text in lines[0], r.stderr
+
+
+def test_ctrl_c_keeps_the_finished_rows_and_resume_uses_them(tmp_path):
+    import signal
+    import time
+
+    import numpy as np
+
+    from cpsim.sim.batch import run_montecarlo
+    from cpsim.sim.variations import resolve_tolerances, sample
+
+    out = tmp_path / "mc.parquet"
+    parts = tmp_path / "mc.parquet.parts"
+    proc = subprocess.Popen([sys.executable, "-m", "cpsim.cli", "montecarlo", "--state", "C", "--runs", "3000",
+                             "--engine", "spice", "--seed", "4", "--out", str(out), "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(parts.glob("part-*.parquet")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert proc.poll() is None, "finished before it could be interrupted"
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and stderr.strip().splitlines() == ["cpsim: interrupted"]
+    assert not out.exists()
+    kept = pd.concat([pd.read_parquet(p) for p in parts.glob("part-*.parquet")]).sort_values("run")
+    assert len(kept) >= 32 and len(kept) % 32 == 0 and kept["error"].isna().all()
+    # the kept rows are the seed's variations, measured
+    drawn = sample("C", kept["run"].to_numpy(), resolve_tolerances(state="C"), 4)
+    np.testing.assert_array_equal(kept["r1_ohm"], drawn["r1_ohm"])
+    fast = run_montecarlo("C", int(kept["run"].max()) + 1, seed=4).set_index("run").loc[kept["run"]]
+    np.testing.assert_allclose(kept["v_high"], fast["v_high"], atol=5e-3)
+    # resume a study as long as the finished prefix: nothing left to simulate
+    runs = kept["run"].to_numpy()
+    prefix = int(np.cumprod(runs == np.arange(runs.size)).sum())  # runs 0 .. prefix-1 are all there
+    if prefix:
+        calls = []
+        df = run_montecarlo("C", prefix, seed=4, engine="spice", out=out, resume=True,
+                            progress=lambda n, total: calls.append(n))
+        assert calls == [] and len(df) == prefix
+        pd.testing.assert_frame_equal(df, kept.iloc[:prefix].reset_index(drop=True), check_dtype=False)

@@ -119,7 +119,7 @@ def test_a_killed_worker_is_replaced_and_its_chunks_retried(reference):
 
 @pytest.mark.parametrize("processes", [True, False], ids=["processes", "threads"])
 def test_dask_distributed_executor(reference, processes):
-    distributed = pytest.importorskip("distributed")  # the [dask] extra; installed by `.[test]`
+    import distributed  # the [dask] extra, installed by `make test` (.[test]): missing is a failure
     # threads: both chunks' ngspice runs share this process's one ngspice, taking turns
     with distributed.LocalCluster(n_workers=1 if not processes else 2, threads_per_worker=1 if processes else 2,
                                   processes=processes, dashboard_address=None, silence_logs=40) as cluster, \

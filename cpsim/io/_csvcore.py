@@ -40,8 +40,9 @@ from ._layout import is_number
 
 __all__ = ["Table", "Parsed", "read_table", "iter_table", "BLOCK_BYTES", "MAX_LINE_BYTES", "default_workers"]
 
-BLOCK_BYTES = 8 << 20
-"""Bytes per parse block. 8 MiB keeps per-block overhead small and memory in flight low."""
+BLOCK_BYTES = 2 << 20
+"""Bytes per parse block (at most). Measured on 100-400 MB files: 1-4 MiB blocks parse with
+the least CPU (they stay in cache) and keep memory in flight low; 8 MiB was 10 % slower."""
 
 MAX_LINE_BYTES = 1 << 20
 """A line longer than this is not a capture row; reading stops with an error instead of buffering it."""
@@ -181,8 +182,7 @@ class _Reader:
             raise
         if block_bytes is None:
             # Blocks of up to BLOCK_BYTES (read at call time, so tests can shrink it), but
-            # at least ~8 per worker so a small file neither idles a core nor holds
-            # three 8 MiB blocks in flight.
+            # at least ~8 per worker so that a small file does not idle a core.
             region = self.end - table.start
             block_bytes = min(BLOCK_BYTES, max(1 << 20, region // (8 * self.workers)))
         self.block_bytes = max(int(block_bytes), 64)
@@ -340,7 +340,7 @@ class _Reader:
         return self._fail(problem.message, line)
 
     def _read_block(self, a: int, b: int) -> memoryview:
-        """The bytes [a, b) in this thread's reusable buffer (no fresh 8 MiB allocation per block)."""
+        """The bytes [a, b) in this thread's reusable buffer (no fresh allocation per block)."""
         buf = getattr(self._local, "buf", None)
         if buf is None or len(buf) < b - a:
             buf = self._local.buf = bytearray(b - a)

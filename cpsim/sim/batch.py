@@ -206,6 +206,9 @@ class _Store:
     # -- streaming ----------------------------------------------------------------------------
     def start(self) -> None:
         if self.stream:
+            if not self.resume and self.out.exists():
+                # a fresh study replaces an old file now, so a later resume cannot mix the two
+                self.out.unlink()
             self.parts.mkdir(exist_ok=True)
             (self.parts / "manifest.json").write_text(json.dumps(self.manifest, indent=1), encoding="utf-8")
 
