@@ -174,46 +174,35 @@ def _finite(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+# unit -> (scale, suffix, decimals) for a reader; margins of fractions are in %-points
+_DISPLAY = {"V": (1.0, "V", 3), "Hz": (1.0, "Hz", 2), "s": (1e6, "µs", 2), "fraction": (100.0, "%", 2),
+            "A": (1.0, "A", 1)}
+_RIPPLE = (1e3, "mV", 1)
+
+
+def _display(x, unit: str, parameter: str, *, margin: bool) -> str:
+    spec = _RIPPLE if parameter == "ripple" else _DISPLAY.get(unit)
+    sign = "+" if margin or (unit == "V" and parameter != "ripple") else ""
+    if spec is None:
+        return f"{x:{sign}g}" + ("" if margin or not unit else f" {unit}")
+    scale, suffix, decimals = spec
+    if margin and unit == "fraction":
+        suffix = "%-pt"
+    return f"{x * scale:{sign}.{decimals}f} {suffix}"
+
+
 def format_value(value, unit: str, parameter: str = "") -> str:
     """A measured value for a reader: µs for times, percent for fractions, mV for ripple."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if not _finite(value):
-        return "—"
-    if parameter == "ripple":
-        return f"{value * 1e3:.1f} mV"
-    if unit == "V":
-        return f"{value:+.3f} V"
-    if unit == "Hz":
-        return f"{value:.2f} Hz"
-    if unit == "s":
-        return f"{value * 1e6:.2f} µs"
-    if unit == "fraction":
-        return f"{value * 100:.2f} %"
-    if unit == "A":
-        return f"{value:.1f} A"
-    return f"{value:g}{(' ' + unit) if unit else ''}"
+    return _display(value, unit, parameter, margin=False) if _finite(value) else "—"
 
 
 def format_margin(margin, unit: str, parameter: str = "") -> str:
     """A margin with its sign (positive inside the limit)."""
-    if not _finite(margin):
-        return ""
-    if parameter == "ripple":
-        return f"{margin * 1e3:+.1f} mV"
-    if unit == "V":
-        return f"{margin:+.3f} V"
-    if unit == "Hz":
-        return f"{margin:+.2f} Hz"
-    if unit == "s":
-        return f"{margin * 1e6:+.2f} µs"
-    if unit == "fraction":
-        return f"{margin * 100:+.2f} %-pt"
-    if unit == "A":
-        return f"{margin:+.1f} A"
-    return f"{margin:+g}"
+    return _display(margin, unit, parameter, margin=True) if _finite(margin) else ""
 
 
 def _e(x) -> str:
