@@ -303,15 +303,23 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"cpsim: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("cpsim: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # output piped into `head` and the like: stop quietly, as other Unix tools do
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # a path the user gave that cannot be read or written (the library raises CpsimError
+        # where it can; this is the net under third-party writers such as matplotlib's savefig)
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"cpsim: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cpsim: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

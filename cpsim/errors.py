@@ -14,6 +14,7 @@ __all__ = [
     "SimulationError",
     "NgspiceNotFoundError",
     "AnalysisError",
+    "OutputError",
 ]
 
 
@@ -66,3 +67,11 @@ class NgspiceNotFoundError(SimulationError):
 
 class AnalysisError(CpsimError):
     """A waveform cannot be analysed at all (for example, fewer than two samples)."""
+
+
+class OutputError(CpsimError):
+    """An output file (CSV, Parquet, HTML, PNG) cannot be written: missing folder, no permission, disk full."""
+
+    def __init__(self, path, exc: OSError):
+        self.path = str(path)
+        super().__init__(f"{self.path}: cannot write: {exc.strerror or exc}")

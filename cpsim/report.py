@@ -31,7 +31,7 @@ from typing import Any, Iterable, Sequence
 
 from . import __version__
 from . import standard as std
-from .errors import ParameterError
+from .errors import OutputError, ParameterError
 from .report_checks import CheckRow, check_measurement, check_segments, overall_verdict
 
 __all__ = ["CaptureReport", "MonteCarloReport", "capture_report", "montecarlo_report", "render_report",
@@ -603,8 +603,12 @@ def write_report(path, captures: Iterable = (), results: Iterable = (), **option
         raise ParameterError(f"{path.parent}: output directory does not exist")
     text, _ = render_report(captures, results, **options)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(path, exc) from exc
     log.info("wrote %s (%d bytes)", path, len(text.encode("utf-8")))
     return path
 

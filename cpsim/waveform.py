@@ -119,9 +119,14 @@ class Waveform:
 
     def to_csv(self, path, *, value_column: str | None = None) -> None:
         """Write cpsim's own CSV layout: header ``time_s,<channel>_v``, one sample per row."""
+        from .errors import OutputError
+
         name = value_column or f"{self.channel}_v"
         data = np.column_stack([self.t, self.v])
-        np.savetxt(path, data, delimiter=",", header=f"time_s,{name}", comments="", fmt="%.9g")
+        try:
+            np.savetxt(path, data, delimiter=",", header=f"time_s,{name}", comments="", fmt="%.9g")
+        except OSError as exc:
+            raise OutputError(path, exc) from exc
 
     def __repr__(self) -> str:
         return (

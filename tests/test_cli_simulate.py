@@ -50,9 +50,16 @@ def test_simulate_pp_json():
         (["simulate", "cp", "--cable-pf", "-5"], "cable_c_f"),
         (["simulate", "pp", "--condition", "wobbly"], "condition"),
         (["analyze", "/nonexistent/capture.csv"], "capture.csv"),
+        (["simulate", "cp", "--periods", "1", "--out", "/nonexistent/dir/cp.csv"], "cannot write"),
+        (["montecarlo", "--runs", "10", "--out", "/nonexistent/dir/mc.parquet"], "/nonexistent"),
+        (["report", "BAD_PARQUET", "-o", "/tmp/cpsim-never.html"], "results file"),
     ],
 )
-def test_errors_are_one_line_exit_2(args, needle):
+def test_errors_are_one_line_exit_2(args, needle, tmp_path):
+    if "BAD_PARQUET" in args:
+        bad = tmp_path / "mc.parquet"
+        bad.write_bytes(b"junk")
+        args = [str(bad) if a == "BAD_PARQUET" else a for a in args]
     r = cpsim(*args)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()

@@ -38,7 +38,7 @@ import numpy as np
 
 from .. import __version__
 from .. import standard as std
-from ..errors import ParameterError
+from ..errors import CaptureFormatError, OutputError, ParameterError
 from .engines import (CIRCUIT_FIELDS, MEASUREMENT_DTYPES, SpiceOptions, expected_state, fast_block, min_edge_s, profile_from_spec,
                       profile_to_spec, spice_chunk)
 from .variations import (BLOCK, PARAMETERS, Tolerance, _canonical, _check_seed, new_seed, resolve_tolerances,
@@ -77,6 +77,8 @@ def write_results(df, path: "str | Path") -> Path:
         else:
             df.to_csv(tmp, index=False)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(path, exc) from exc
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -90,7 +92,10 @@ def read_results(path: "str | Path"):
     fmt = _format_of(path)
     if not path.is_file():
         raise ParameterError(f"{path}: no such results file")
-    df = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+    try:
+        df = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+    except Exception as exc:  # pyarrow/pandas parse errors of a damaged or foreign file
+        raise CaptureFormatError(f"not a readable {fmt} results file: {str(exc)[:200]}", path=str(path)) from exc
     return _normalise(df)
 
 
