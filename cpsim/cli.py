@@ -147,7 +147,7 @@ def _cmd_pp_diagnose(args) -> int:
 def _cmd_analyze(args) -> int:
     from .analysis import analyze
 
-    m = analyze(args.file, profile=args.profile, fmt=args.format, channel=_channel_arg(args.channel),
+    m = analyze(args.file, profile=args.profile, fmt=args.format, channel=channel_arg(args.channel),
                 vehicle_connected=True if args.vehicle_connected else None)
     if args.json:
         print_json(m.to_dict())
@@ -156,7 +156,8 @@ def _cmd_analyze(args) -> int:
     return 0
 
 
-def _channel_arg(text):
+def channel_arg(text):
+    """``--channel``: a 1-based number or a name."""
     if text is None:
         return None
     return int(text) if text.isdigit() else text

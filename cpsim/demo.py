@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import standard as std
+from .units import format_percent as _pct
 
 DUTY = 0.25
 """Duty of every PWM capture: 15 A (0.6 A/%, PILOT-REFERENCE §3)."""
@@ -71,10 +72,9 @@ def scope_view(wave, rng: np.random.Generator, *, decimate: int = 1):
     """What a scope records of a simulated waveform: noise, 12-bit steps, optional decimation."""
     from .waveform import Waveform
 
-    v = wave.v[::decimate] + rng.normal(0.0, NOISE_RMS_V, wave.v[::decimate].size)
-    lo, hi = ADC_RANGE_V
-    lsb = (hi - lo) / 2**ADC_BITS
-    v = lo + lsb * np.clip(np.round((v - lo) / lsb), 0, 2**ADC_BITS - 1)
+    from .analysis.synthetic import quantize
+
+    v = quantize(wave.v[::decimate] + rng.normal(0.0, NOISE_RMS_V, wave.v[::decimate].size), ADC_BITS, ADC_RANGE_V)
     t = wave.t[0] + np.arange(v.size) * (wave.sample_interval_s * decimate)
     return Waveform.from_arrays(t, v, channel="CH1", metadata={"source": "cpsim.demo"})
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                "(docs/cp_overview.png)")
     args = parser.parse_args(argv)
 
-    from .report import capture_report, montecarlo_report, render_report
+    from .report import capture_report, montecarlo_report, render_report, save_html
 
     t0 = time.perf_counter()
     out = Path(args.out)
@@ -178,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     plots = out / "plots"
     html_text, pngs = render_report(reports, studies, profile=profile, png_dir=plots,
                                     title="cpsim demo: simulated pilot captures and tolerance study")
-    report_path = out / "report.html"
-    report_path.write_text(html_text, encoding="utf-8")
+    report_path = save_html(out / "report.html", html_text)
     if args.readme_figure:
         Path(args.readme_figure).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(plots / "cp_session_csv_overview.png", args.readme_figure)
@@ -217,8 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _pct(y) -> str:
-    return "n/a" if y is None else f"{100.0 * y:.3f} %"
 
 
 if __name__ == "__main__":

@@ -436,7 +436,8 @@ def detect_cp_faults(measurement, profile: "str | std.LimitsProfile" = "iec61851
             f"or the generator off nominal"))
 
     # --- edges at the vehicle, B and C only (EV-BU) ------------------------------------------
-    if pwm and letter in std.VEHICLE_RISE_MAX_S:
+    # unresolved edges (fewer than 2 samples) give upper bounds: too coarse to prove an edge slow
+    if pwm and letter in std.VEHICLE_RISE_MAX_S and getattr(measurement, "edges_resolved", True):
         rise = _num(getattr(measurement, "rise_time_s", math.nan))
         fall = _num(getattr(measurement, "fall_time_s", math.nan))
         cause = "too much EVSE + cable capacitance (limit 3100 pF, PLNOTE) or a slow generator (≤ 2 µs)"

@@ -33,6 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from . import standard as std
+from .units import format_percent as _pct
 
 __all__ = ["waveform", "timeline", "overview", "period_zoom", "edge_zoom", "cycles", "montecarlo",
            "STATE_COLORS", "style", "new_figure", "figure_png"]
@@ -738,5 +739,3 @@ def _thousands():
     return FuncFormatter(lambda x, _pos: f"{x:,.0f}")
 
 
-def _pct(y) -> str:
-    return "n/a" if y is None else f"{100.0 * y:.3f} %"

@@ -32,6 +32,7 @@ from typing import Any, Iterable, Sequence
 from . import __version__
 from . import standard as std
 from .errors import OutputError, ParameterError
+from .units import format_percent as _pct
 from .report_checks import CheckRow, check_measurement, check_segments, overall_verdict
 
 __all__ = ["CaptureReport", "MonteCarloReport", "capture_report", "montecarlo_report", "render_report",
@@ -90,7 +91,6 @@ def capture_report(source, *, profile: "str | std.LimitsProfile" = "iec61851", n
         Passed to :func:`cpsim.report_checks.check_measurement`.
     """
     from .analysis import analyze
-    from .faults import detect_cp_faults
     from .waveform import Waveform
 
     prof = std.get_profile(profile)
@@ -104,8 +104,8 @@ def capture_report(source, *, profile: "str | std.LimitsProfile" = "iec61851", n
         default_name = os.path.basename(os.fspath(source))
     else:
         raise ParameterError(f"a capture must be a Waveform or a file path, got {type(source).__name__}")
-    m = analyze(wave, profile=prof)
-    faults = detect_cp_faults(m, prof, vehicle_connected=vehicle_connected)
+    m = analyze(wave, profile=prof, vehicle_connected=vehicle_connected)
+    faults = m.faults
     checks = check_measurement(m, prof, faults=faults, expected_state=expected_state, expected_duty=expected_duty)
     info = {
         "format": wave.metadata.get("format", wave.metadata.get("source", "")),
@@ -217,8 +217,6 @@ def _badge(verdict: str) -> str:
     return f'<span class="badge v-{_e(verdict.replace("/", ""))}">{_e(verdict)}</span>'
 
 
-def _pct(y) -> str:
-    return "n/a" if y is None else f"{100.0 * y:.3f} %"
 
 
 def _param_text(name: str, value) -> str:
@@ -602,6 +600,12 @@ def write_report(path, captures: Iterable = (), results: Iterable = (), **option
     if path.parent and not path.parent.is_dir():
         raise ParameterError(f"{path.parent}: output directory does not exist")
     text, _ = render_report(captures, results, **options)
+    return save_html(path, text)
+
+
+def save_html(path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (a temporary file, then rename); OutputError if it cannot."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -666,7 +670,9 @@ def _cmd_report(args) -> int:
     if args.threshold:
         windows = dict(parse_threshold(t) for t in args.threshold)
         compare.append(std.custom_profile(windows, base=prof.name, name="thresholds"))
-    channel = None if args.channel is None else (int(args.channel) if args.channel.isdigit() else args.channel)
+    from .cli import channel_arg
+
+    channel = channel_arg(args.channel)
     captures, results = [], []
     for path in args.inputs:
         if not os.path.exists(path):

@@ -13,7 +13,7 @@ import re
 
 from .errors import ParameterError
 
-__all__ = ["parse_spice_number", "format_spice_number", "check_number"]
+__all__ = ["parse_spice_number", "format_spice_number", "check_number", "format_percent"]
 
 _SUFFIXES = {
     "t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6,
@@ -80,3 +80,8 @@ def check_number(name: str, value, *, lo: float | None = None, hi: float | None 
     if hi is not None and x > hi:
         raise ParameterError(f"{name} must be <= {hi:g}{u}, got {x:g}{u}")
     return x
+
+
+def format_percent(fraction: float | None) -> str:
+    """A fraction as text for people: ``0.99996 -> "99.996 %"``; None -> ``"n/a"``."""
+    return "n/a" if fraction is None else f"{100.0 * fraction:.3f} %"

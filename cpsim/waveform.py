@@ -113,7 +113,7 @@ class Waveform:
 
     def slice_time(self, t_start_s: float, t_end_s: float) -> "Waveform":
         """The samples with ``t_start_s <= t <= t_end_s`` as a new waveform."""
-        lo, hi = np.searchsorted(self.t, [t_start_s, t_end_s], side="left")
+        lo = np.searchsorted(self.t, t_start_s, side="left")
         hi = np.searchsorted(self.t, t_end_s, side="right")
         return Waveform(self.t[lo:hi], self.v[lo:hi], self.channel, self.metadata)
 
@@ -124,7 +124,8 @@ class Waveform:
         name = value_column or f"{self.channel}_v"
         data = np.column_stack([self.t, self.v])
         try:
-            np.savetxt(path, data, delimiter=",", header=f"time_s,{name}", comments="", fmt="%.9g")
+            # time needs all 17 digits when t0 is far from 0 (absolute timestamps); values 9
+            np.savetxt(path, data, delimiter=",", header=f"time_s,{name}", comments="", fmt=("%.17g", "%.9g"))
         except OSError as exc:
             raise OutputError(path, exc) from exc
 

@@ -31,9 +31,11 @@ def test_duty_frequency_levels_at_50mV_noise(duty, rate):
     m = analyze(_b2(duty, sample_rate_hz=rate, seed=int(duty * 100)))
     assert m.state == "B2"
     assert m.pwm and m.reason is None
-    assert abs(m.duty - duty) <= 0.002                      # 0.2 %-points
-    np.testing.assert_allclose(m.frequency_hz, 1000.0, rtol=1e-3)
-    np.testing.assert_allclose(m.period_s, 1e-3, rtol=1e-3)
+    # the requirement is 0.2 %-points and 0.1 %; the interpolated edges do 50x better, and a
+    # one-sample bias (1e-3 of the period at 1 MS/s) must fail this test
+    assert abs(m.duty - duty) <= 2e-4
+    np.testing.assert_allclose(m.frequency_hz, 1000.0, rtol=1e-5)
+    np.testing.assert_allclose(m.period_s, 1e-3, rtol=1e-5)
     np.testing.assert_allclose(m.v_high, 9.0, atol=0.03)
     np.testing.assert_allclose(m.v_low, -12.0, atol=0.03)
     np.testing.assert_allclose(m.v_high_std, 0.05, rtol=0.25)
@@ -65,13 +67,14 @@ def test_frequency_off_nominal(frequency_hz):
 
 @pytest.mark.parametrize(("rate", "edge_s"),
                          [(1e6, 5e-6), (1e6, 10e-6), (10e6, 0.5e-6), (10e6, 2e-6), (100e6, 1e-6)])
-def test_rise_and_fall_times_within_10_percent(rate, edge_s):
+def test_rise_and_fall_times(rate, edge_s):
     rise, fall = edge_s, 1.5 * edge_s
     w = _b2(0.25, sample_rate_hz=rate, rise_s=rise, fall_s=fall, duration_s=0.01 if rate < 1e8 else 0.004)
     m = analyze(w)
-    np.testing.assert_allclose(m.rise_time_s, rise, rtol=0.10)
-    np.testing.assert_allclose(m.fall_time_s, fall, rtol=0.10)
-    assert abs(m.duty - 0.25) <= 0.002
+    # requirement 10 %; measured within 0.2 %, so a 5 % bias must fail here
+    np.testing.assert_allclose(m.rise_time_s, rise, rtol=0.02)
+    np.testing.assert_allclose(m.fall_time_s, fall, rtol=0.02)
+    assert abs(m.duty - 0.25) <= 2e-4
 
 
 def test_overshoot_and_ringing_do_not_move_levels_or_edges():

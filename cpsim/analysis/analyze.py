@@ -138,13 +138,15 @@ class PilotMeasurement:
     sample_rate_hz: float = float("nan")
     n_samples: int = 0
     notes: tuple[str, ...] = ()
+    edges_resolved: bool = True
+    """False when the edges span fewer than 2 samples: rise/fall are then upper bounds, not measurements."""
     faults: tuple = ()
     """Recognised faults (:class:`cpsim.faults.Fault`: ``code``, ``message``), see :func:`cpsim.detect_cp_faults`."""
 
     _SCALARS = ("state", "v_high", "v_low", "duty", "frequency_hz", "current_a", "digital_comm",
                 "rise_time_s", "fall_time_s", "diode_fault", "reason", "period_s", "pwm", "n_cycles",
                 "v_high_std", "v_low_std", "overshoot", "undershoot", "profile", "channel", "t_start",
-                "t_end", "sample_rate_hz", "n_samples")
+                "t_end", "sample_rate_hz", "n_samples", "edges_resolved")
 
     def to_dict(self, *, cycles: bool = False) -> dict:
         """JSON-ready dict: SI values, ``duty`` a fraction, ``None`` for unknown values.
@@ -378,6 +380,11 @@ def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="w
     n = v.size
     dt = float(t[-1] - t[0]) / (n - 1)
     nominal = 1.0 / std.FREQUENCY_HZ
+    if not nominal / dt < 1e12:
+        raise ParameterError(f"sample interval {dt:.3g} s is not a physical capture (more than 1e12 samples "
+                             "per pilot period)")
+    if not np.isfinite(float(v.max()) - float(v.min())):
+        raise ParameterError("values span more than the float range: not a voltage capture")
     base = dict(profile=prof.name, channel=str(channel), t_start=float(t[0]), t_end=float(t[-1]),
                 sample_rate_hz=1.0 / dt, n_samples=int(n))
 
@@ -427,17 +434,20 @@ def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="w
         v_low_std = _spread(levels.sample_index, levels.sample_v, plateaus.starts, plateaus.ends, mean, lo_rows)
         rise, fall = finite_median(cycles.rise_time_s[ci]), finite_median(cycles.fall_time_s[ci])
         over, under = finite_median(cycles.overshoot[ci]), finite_median(cycles.undershoot[ci])
-        if np.isfinite(rise) and min(rise, fall) < 2 * dt:
+        edges_resolved = not (np.isfinite(rise) and min(rise, fall) < 2 * dt)
+        if not edges_resolved:
             notes.append(f"edges span fewer than 2 samples ({dt * 1e6:.3g} µs apart): rise/fall times are "
                          "upper bounds and duty is resolved to about a sample; sample faster")
     else:
         v_high_std = v_low_std = float(timeline.v_high_std[k])
         rise = fall = over = under = float("nan")
+        edges_resolved = True
     period = 1.0 / seg.frequency_hz if np.isfinite(seg.frequency_hz) else float("nan")
     return PilotMeasurement(
         state=seg.state, reason=seg.reason, v_high=seg.v_high, v_low=seg.v_low, duty=seg.duty,
         frequency_hz=seg.frequency_hz, period_s=period, rise_time_s=rise, fall_time_s=fall,
         current_a=seg.current_a, digital_comm=seg.digital_comm, diode_fault=seg.diode_fault, pwm=pwm,
+        edges_resolved=bool(edges_resolved),
         n_cycles=seg.n_cycles, v_high_std=v_high_std, v_low_std=v_low_std, overshoot=over, undershoot=under,
         segments=segments, cycles=cycles, notes=tuple(notes), **base,
     )

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..waveform import Waveform
 
-__all__ = ["Stretch", "pilot_waveform"]
+__all__ = ["Stretch", "pilot_waveform", "quantize"]
 
 
 @dataclass(frozen=True)
@@ -99,9 +99,14 @@ def pilot_waveform(stretches: Sequence[Stretch] | Stretch, *, sample_rate_hz: fl
     if noise_rms_v:
         v += np.random.default_rng(seed).normal(0.0, noise_rms_v, n)
     if adc_bits is not None:
-        lo, hi = adc_range_v
-        lsb = (hi - lo) / 2 ** int(adc_bits)
-        v = lo + lsb * np.clip(np.round((v - lo) / lsb), 0, 2 ** int(adc_bits) - 1)
+        v = quantize(v, adc_bits, adc_range_v)
     meta = {"source": "cpsim.analysis.synthetic", "sample_rate_hz": fs, "frequency_hz": float(frequency_hz),
             "rise_s": rise_s, "fall_s": fall_s, "noise_rms_v": noise_rms_v, "seed": seed}
     return Waveform(t, v, channel, meta)
+
+
+def quantize(v, bits: int, range_v: tuple[float, float]) -> np.ndarray:
+    """What an ideal ``bits``-bit ADC over ``range_v`` [V] records: codes clipped to the range, in volts."""
+    lo, hi = range_v
+    lsb = (hi - lo) / 2 ** int(bits)
+    return lo + lsb * np.clip(np.round((np.asarray(v, dtype=float) - lo) / lsb), 0, 2 ** int(bits) - 1)

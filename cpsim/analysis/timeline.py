@@ -349,6 +349,13 @@ def _mean_by(values, groups, n):
     return safe_div(s, c)
 
 
+HELD_FRACTION = 0.8
+"""A steady run whose levels spread over more than ``max_tilt_v`` still counts as held when at least
+this fraction of its blocks lie within ``max_tilt_v / 2`` of its median (cpsim choice): a level held
+for a while and then left (an EVSE powering off) keeps its held part, a level that wanders all the
+time (a slow sine, a slow decay through a window) is not steady."""
+
+
 def _unsteady(units: Units, *, max_tilt_v: float, duty_tol: float, dc_min_s: float) -> Units:
     """Mark steady runs that are not steady: block levels wandering more than ``max_tilt_v`` (a slow
     sine passing through a window), or a level held for less than ``dc_min_s`` between other
@@ -360,6 +367,13 @@ def _unsteady(units: Units, *, max_tilt_v: float, duty_tol: float, dc_min_s: flo
     n_runs = int(run[-1]) + 1
     level = safe_div(units.level_sum, units.level_n)
     use = dc & np.isfinite(level)
+    # A held level (possibly ending in a slow change, e.g. an EVSE powering off) keeps most of
+    # its blocks near the run's median: only the blocks that left it are unsteady. A level that
+    # wanders (a slow sine through a window) spreads its blocks: the whole run is unsteady.
+    median = _median_by(level[use], run[use], n_runs)
+    offset = np.where(use, np.abs(level - median[run]), 0.0)
+    near = np.bincount(run[use], weights=(offset[use] <= max_tilt_v / 2), minlength=n_runs)
+    held = near >= HELD_FRACTION * np.bincount(run[use], minlength=n_runs)
     hi = np.full(n_runs, -np.inf)
     lo = np.full(n_runs, np.inf)
     np.maximum.at(hi, run[use], level[use])
@@ -372,7 +386,7 @@ def _unsteady(units: Units, *, max_tilt_v: float, duty_tol: float, dc_min_s: flo
     inner = np.zeros(n_runs, dtype=bool)
     inner[1:-1] = all_dc[:-2] & all_dc[2:]
     brief = inner & (duration < dc_min_s)
-    bad_drift = dc & (drift[run] > max_tilt_v)
+    bad_drift = dc & (drift[run] > max_tilt_v) & (~held[run] | (offset > max_tilt_v))
     bad_brief = dc & brief[run] & ~bad_drift
     if not (bad_drift.any() or bad_brief.any()):
         return units
@@ -381,6 +395,22 @@ def _unsteady(units: Units, *, max_tilt_v: float, duty_tol: float, dc_min_s: flo
     reason = np.where(bad_drift, Reason.DRIFT, np.where(bad_brief, Reason.BRIEF, units.reason))
     return units.replace(code=np.where(bad, INVALID, units.code).astype(np.int8), reason=reason.astype(np.int8),
                         reason_value=value)
+
+
+def _median_by(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    """Median of ``values`` in each of ``n`` groups (NaN for an empty group), vectorised."""
+    out = np.full(n, np.nan)
+    if values.size == 0:
+        return out
+    order = np.lexsort((values, groups))
+    g, v = groups[order], values[order]
+    count = np.bincount(g, minlength=n)
+    first = np.concatenate(([0], np.cumsum(count)[:-1]))
+    has = count > 0
+    lo_i = first[has] + (count[has] - 1) // 2
+    hi_i = first[has] + count[has] // 2
+    out[has] = 0.5 * (v[lo_i] + v[hi_i])
+    return out
 
 
 def _segment_ids(units: Units, *, duty_tol: float, min_segment_s: float):
