@@ -392,39 +392,22 @@ def _pick_cycle(m, cycle: int | None) -> int | None:
     return int(idx[idx.size // 2])
 
 
-def _crossing(t: np.ndarray, v: np.ndarray, level: float, rising: bool, t_from: float) -> float:
-    """First time after ``t_from`` where ``v`` crosses ``level`` in the given direction (linear interpolation)."""
-    i0 = int(np.searchsorted(t, t_from))
-    tt, vv = t[i0:], v[i0:]
-    if tt.size < 2:
-        return float("nan")
-    above = vv >= level
-    change = np.flatnonzero(above[1:] & ~above[:-1]) if rising else np.flatnonzero(~above[1:] & above[:-1])
-    if not change.size:
-        return float("nan")
-    j = int(change[0])
-    v0, v1 = vv[j], vv[j + 1]
-    frac = 0.0 if v1 == v0 else (level - v0) / (v1 - v0)
-    return float(tt[j] + frac * (tt[j + 1] - tt[j]))
-
-
-def _edge_points(wave, m, k: int, which: str) -> dict:
-    """10/50/90 % levels and crossing instants of the rising or falling edge of cycle ``k``."""
+def _edge_points(m, k: int, which: str) -> dict:
+    """10/50/90 % levels and instants of the rising or falling edge of cycle ``k``, as the analyzer
+    timed them (the markers show exactly what was measured)."""
     c = m.cycles
     v_hi, v_lo = float(c.v_high[k]), float(c.v_low[k])
     swing = v_hi - v_lo
     lv = {p: v_lo + p * swing for p in (0.1, 0.5, 0.9)}
     t_rise50 = float(c.t_start[k])
     t_fall50 = t_rise50 + float(c.duty[k] * c.period_s[k])
-    t50 = t_rise50 if which == "rise" else t_fall50
-    guard = min(0.25 * c.period_s[k] * min(c.duty[k], 1 - c.duty[k]), 50e-6)
-    start = t50 - guard
-    rising = which == "rise"
-    order = (0.1, 0.5, 0.9) if rising else (0.9, 0.5, 0.1)
-    pts = {}
-    for p in order:
-        pts[p] = _crossing(wave.t, wave.v, lv[p], rising, start)
-    return {"levels": lv, "times": pts, "t50": t50, "v_high": v_hi, "v_low": v_lo}
+    if which == "rise":
+        first, length, t50 = float(c.rise_start_s[k]), float(c.rise_time_s[k]), t_rise50
+        times = {0.1: first, 0.5: t50, 0.9: first + length}
+    else:
+        first, length, t50 = float(c.fall_start_s[k]), float(c.fall_time_s[k]), t_fall50
+        times = {0.9: first, 0.5: t50, 0.1: first + length}
+    return {"levels": lv, "times": times, "t50": t50, "v_high": v_hi, "v_low": v_lo}
 
 
 def period_zoom(wave, measurement=None, *, ax=None, cycle: int | None = None,
@@ -472,8 +455,8 @@ def period_zoom(wave, measurement=None, *, ax=None, cycle: int | None = None,
         lo_t, hi_t = t_rise - margin * period, t_rise + (1 + margin) * period
         w = wave.slice_time(lo_t, hi_t)
         ax.plot((w.t - t_rise) * 1e6, w.v, color=TRACE_COLOR, lw=1.0, zorder=3, label="capture")
-        rise = _edge_points(wave, m, k, "rise")
-        fall = _edge_points(wave, m, k, "fall")
+        rise = _edge_points(m, k, "rise")
+        fall = _edge_points(m, k, "fall")
         ax.axhline(rise["v_high"], color=LEVEL_COLOR, ls="--", lw=1.2, label=f"V+ = {rise['v_high']:+.3f} V")
         ax.axhline(rise["v_low"], color="#2c3e50", ls="--", lw=1.2, label=f"V− = {rise['v_low']:+.3f} V")
         for p, ls in ((0.1, ":"), (0.9, ":")):
@@ -528,7 +511,7 @@ def edge_zoom(wave, measurement=None, *, edge: str = "rise", ax=None, cycle: int
             ax.set_xlabel("time [µs]")
             ax.set_ylabel("CP voltage [V]")
             return ax
-        pts = _edge_points(wave, m, k, edge)
+        pts = _edge_points(m, k, edge)
         t10, t90 = pts["times"][0.1], pts["times"][0.9]
         dur = abs(t90 - t10) if np.isfinite(t10) and np.isfinite(t90) else 2e-6
         half = max(width * dur, 20 * wave.sample_interval_s, 2e-6)

@@ -152,6 +152,10 @@ class CycleTable:
     reason : ndarray of int8
         :class:`~cpsim.analysis.states.Reason` code (0 for a valid cycle).
     diode_fault : ndarray of bool
+    rise_start_s, fall_start_s : ndarray
+        Where each edge leaves its old level [s]: the rising edge's 10 % instant and the falling
+        edge's 90 % instant (IEEE 181, as timed by :func:`~cpsim.analysis.edges.edge_timing`); the
+        edge ends ``rise_time_s`` / ``fall_time_s`` later.
     """
 
     t_start: np.ndarray
@@ -167,6 +171,8 @@ class CycleTable:
     state: np.ndarray
     reason: np.ndarray
     diode_fault: np.ndarray
+    rise_start_s: np.ndarray
+    fall_start_s: np.ndarray
 
     def __len__(self) -> int:
         return int(self.t_start.size)
@@ -179,7 +185,7 @@ class CycleTable:
     def empty(cls) -> "CycleTable":
         f = np.zeros(0)
         return cls(f, f, f, f, f, f, f, f, f, f, np.zeros(0, dtype=object), np.zeros(0, dtype=np.int8),
-                   np.zeros(0, dtype=bool))
+                   np.zeros(0, dtype=bool), f, f)
 
 
 @dataclass(frozen=True)
@@ -281,6 +287,6 @@ def measure_cycles(transitions: Transitions, plateaus: Plateaus, timing: EdgeTim
         value = np.where(bad, val, value)
     diode = diode_fault(v_high, v_low, profile) & (codes != INVALID)
     table = CycleTable(t0, period, duty, v_high, v_low, rise_time, fall_time, overshoot, undershoot, tilt,
-                       state_names(codes), reason, diode)
+                       state_names(codes), reason, diode, timing.t_first[r_e], timing.t_first[f_e])
     index = CycleIndex(anchor, hi_p, lo_p, r_e, f_e, codes, value)
     return table, index
