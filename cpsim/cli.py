@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--rc-ohm", type=_spice_float, help="type2 cable coding resistor in Ω (default 680)")
     pp.add_argument("--supply-v", type=float, help="pull-up supply in V (type1 5; type2 5 or 3.3)")
     pp.add_argument("--pullup-ohm", type=_spice_float, help="pull-up resistor in Ω (type1 330, type2 1k)")
-    pp.add_argument("--bands", choices=("iec2010", "everest"), default="iec2010",
+    pp.add_argument("--bands", choices=("iec2010", "everest"),
                     help="type2 Rc decision bands (default iec2010)")
     pp.add_argument("--fault", metavar="NAME",
                     help="simulate a fault scenario with the plug in: " + ", ".join(fault_names("pp")))

@@ -280,9 +280,7 @@ _VD = std.DIODE_VF_V
 _LOW_IS_GENERATOR_V = -9.5
 # Below this V+ [V] only a short to PE explains the level: no vehicle load reaches it (the CB diode-check
 # threshold, standard.DIODE_CHECK_MIN_HIGH_V; a shorted diode in D still gives ±2.37 V, §8 calc).
-_E_MAX_HIGH_V = getattr(std, "DIODE_CHECK_MIN_HIGH_V", 2.0)
-# No diode fault while V- is at the generator's level (YETI, EV-SIM; the analyzer's rule, §2b).
-_DIODE_OK_LOW = getattr(std, "DIODE_OK_LOW_WINDOW", std.Window(-13.1, -10.9, "YETI, EV-SIM"))
+_E_MAX_HIGH_V = std.DIODE_CHECK_MIN_HIGH_V
 
 
 def _num(x) -> float:
@@ -394,9 +392,10 @@ def detect_cp_faults(measurement, profile: "str | std.LimitsProfile" = "iec61851
     # --- diode -------------------------------------------------------------------------------
     if hasattr(measurement, "diode_fault"):
         diode = bool(measurement.diode_fault)
-    else:  # the analyzer's rule (§2b): YETI/EV-SIM sum, not while V- sits at the generator's -12 V
-        diode = (pwm and math.isfinite(v_low) and abs(v_high + v_low) < p.diode_fault_sum_v
-                 and not _DIODE_OK_LOW.contains(v_low))
+    else:  # a measurement from elsewhere: the analyzer's own rule (§2b)
+        from .analysis.states import diode_fault
+
+        diode = pwm and math.isfinite(v_low) and bool(diode_fault(v_high, v_low, p))
     if diode:
         faults.append(Fault(
             "diode_fault",

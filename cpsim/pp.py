@@ -274,8 +274,15 @@ def _diagnose_type2(rc: float, bands: std.RcBands):
         amps = int(rating)
         nominal = std.PP2_RC_NOMINAL_OHM[amps]
         lo, hi = bands.bands[amps]
-        where = (f"{bands.name} band {lo:g}-{hi:g} Ω" if lo <= rc <= hi
-                 else f"between two {bands.name} bands: the lower ampacity, EV-BU")
+        outer_lo = min(b[0] for b in bands.bands.values())
+        outer_hi = max(b[1] for b in bands.bands.values())
+        if lo <= rc <= hi:
+            where = f"{bands.name} band {lo:g}-{hi:g} Ω"
+        elif outer_lo <= rc <= outer_hi:
+            where = f"between two {bands.name} bands: the lower ampacity, EV-BU"
+        else:
+            where = (f"beyond the outer {bands.name} bands but inside {bands.error_below_ohm:g}-"
+                     f"{bands.none_above_ohm:g} Ω: the nearest band, EV-BU")
         expected = f"{nominal:g} Ω ±3 % for {amps} A (SIE)"
         if _near(rc, nominal):
             code = "ok"

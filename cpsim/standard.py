@@ -315,6 +315,11 @@ class RcBands:
             spans = sorted(self.bands.items(), key=lambda kv: kv[1][0])
             for (amps_a, (_, hi_a)), (amps_b, (lo_b, _)) in zip(spans, spans[1:]):
                 out = np.where((r > hi_a) & (r < lo_b) & (out == 0), min(amps_a, amps_b), out)
+            # outside the outer bands but inside the error / none limits: the nearest band (EV-BU
+            # names only < error_below_ohm and > none_above_ohm as "None")
+            (amps_low_r, (lo_first, _)), (amps_high_r, (_, hi_last)) = spans[0], spans[-1]
+            out = np.where((r >= self.error_below_ohm) & (r < lo_first) & (out == 0), amps_low_r, out)
+            out = np.where((r > hi_last) & (r <= self.none_above_ohm) & (out == 0), amps_high_r, out)
         return out
 
 

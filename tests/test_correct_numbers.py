@@ -68,8 +68,10 @@ def test_open_pp_is_no_cable(ngspice, bands):
     assert diagnose_pp("type2", rc_ohm=50.0, bands=bands).code == "rc_out_of_band"
 
 
-# §7.5 e-mobileo "> 2000 Ω is 0 A": PHX accepts 13 A up to 2200 Ω, EVerest up to 2460 Ω.
-@pytest.mark.parametrize("rc, iec, everest", [(2100.0, 13, 13), (2300.0, 0, 13), (2460.0, 0, 13), (2500.0, 0, 0)])
+# §7.5 e-mobileo "> 2000 Ω is 0 A": PHX accepts 13 A up to 2200 Ω, EVerest's band up to 2460 Ω, and EV-BU
+# names only > 4500 Ω as "None" (§5), so 2460-4500 Ω still reads as the nearest band, 13 A.
+@pytest.mark.parametrize("rc, iec, everest", [(2100.0, 13, 13), (2300.0, 0, 13), (2460.0, 0, 13), (2500.0, 0, 13),
+                                              (4600.0, 0, 0)])
 def test_13_a_band_reaches_past_2000_ohm(ngspice, rc, iec, everest):
     assert simulate_pp("type2", rc_ohm=rc, bands="iec2010").cable_rating_a == iec
     assert simulate_pp("type2", rc_ohm=rc, bands="everest").cable_rating_a == everest

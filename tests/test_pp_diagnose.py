@@ -8,12 +8,11 @@ import sys
 import pytest
 
 from cpsim import ParameterError, diagnose_pp
-from cpsim.pp import CONTACT_OHM, METER_TOL, PART_TOL, PPDiagnosis, resistance_window
+from cpsim.pp import PPDiagnosis, resistance_window
 
 
 def test_tolerance_window_is_parts_plus_meter():
     # ±3 % part (SIE) + 1 % meter + 2 Ω leads: 150 Ω -> 142..158 Ω, 480 Ω -> 458.8..501.2 Ω
-    assert (PART_TOL, METER_TOL, CONTACT_OHM) == (0.03, 0.01, 2.0)
     assert resistance_window(150.0) == pytest.approx((142.0, 158.0))
     assert resistance_window(480.0) == pytest.approx((458.8, 501.2))
 
@@ -180,3 +179,13 @@ def test_cli_errors_are_one_line_exit_2(args, needle):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("rc_ohm, rating", [(50.0, 0), (70.0, 63), (150.0, 32), (3000.0, 13), (4500.0, 13),
+                                            (4600.0, 0)])
+def test_everest_bands_apply_their_own_error_and_none_limits(rc_ohm, rating):
+    # EV-BU: only < 60 Ω and > 4500 Ω mean no cable; between bands the lower ampacity
+    from cpsim.standard import RC_BANDS_EVEREST
+
+    assert RC_BANDS_EVEREST.rating(rc_ohm) == rating
+    assert (diagnose_pp(connector="type2", rc_ohm=rc_ohm, bands="everest").cable_rating_a or 0) == rating

@@ -60,3 +60,15 @@ def test_type2_out_of_band_and_unplugged(ngspice):
 def test_bad_pp_parameters(kwargs):
     with pytest.raises(ParameterError):
         simulate_pp(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(connector="type1", rc_ohm=100.0), "rc_ohm applies only to a type2"),
+    (dict(connector="type1", bands="everest"), "bands"),
+    (dict(connector="type2", r6_ohm=150.0), "r6_ohm"),
+    (dict(connector="type2", condition="unplugged", rc_ohm=100.0), "no plug"),
+    (dict(connector="type1", condition="unplugged", r7_ohm=330.0), "no plug"),
+])
+def test_contradictory_arguments_are_refused_not_ignored(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        simulate_pp(**kwargs)

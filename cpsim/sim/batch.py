@@ -55,6 +55,13 @@ _LEAD_COLUMNS = ("run", "seed", "expected_state", "state", "error")
 _UNFINISHED = "unfinished: "
 
 
+def check_workers(workers) -> None:
+    """``workers`` is None (the default) or a process count 1 .. 1024; else ParameterError."""
+    if workers is not None and not (isinstance(workers, int) and not isinstance(workers, bool)
+                                    and 1 <= workers <= 1024):
+        raise ParameterError(f"workers must be an integer 1 .. 1024, got {workers!r}")
+
+
 def default_workers() -> int:
     """Worker processes for the local pool: the CPUs this process may use."""
     try:
@@ -352,8 +359,7 @@ def run_montecarlo(state: str = "C", runs: int = 1000, tolerances: "Sequence[Tol
     CpCircuit(state=expected, **{k: v for k, v in nominal.items() if k in CIRCUIT_FIELDS})  # validates
     if executor is not None and not isinstance(executor, Executor):
         raise ParameterError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
-    if workers is not None and not (isinstance(workers, int) and 1 <= workers <= 1024):
-        raise ParameterError(f"workers must be an integer 1 .. 1024, got {workers!r}")
+    check_workers(workers)
     chunk = (32 if engine == "spice" else BLOCK) if chunk_size is None else chunk_size
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or not 1 <= chunk <= 10**7:
         raise ParameterError(f"chunk_size must be 1 .. 1e7, got {chunk_size!r}")

@@ -25,7 +25,7 @@ from ..errors import ParameterError
 from ..units import parse_spice_number
 from .netlist import CIRCUITS_DIR
 
-__all__ = ["DiodeModel", "diode_model", "diode_plateau_v", "plateau_levels"]
+__all__ = ["DiodeModel", "diode_model", "diode_plateau_v", "blocked_low_v", "plateau_levels"]
 
 # ngspice's constants (src/include/ngspice/const.h)
 _K_BOLTZMANN = 1.38064852e-23
@@ -95,14 +95,25 @@ def diode_plateau_v(v_source_v, r1_ohm, r_load_ohm, *, r_wire_ohm=0.0, diode_are
     return v - r1 * current
 
 
+def blocked_low_v(v_low_v, r1_ohm, *, diode_area=1.0, temp_c=27.0, diode: DiodeModel | None = None):
+    """CP voltage at the EVSE [V] while the generator is at ``v_low_v`` and the vehicle diode blocks.
+
+    The reverse-biased diode still passes its saturation current ``Is(T) * area`` (far below
+    breakdown), which lifts the CP above the generator by ``r1 * Is``: a few µV at 27 °C, a few
+    mV for a hot diode of large area.
+    """
+    d = diode or diode_model()
+    return np.asarray(v_low_v, dtype=float) + np.asarray(r1_ohm, dtype=float) * d.saturation_current_a(
+        temp_c, diode_area)
+
+
 def plateau_levels(state: str, *, v_high_v=12.0, v_low_v=-12.0, r1_ohm=1000.0, r_wire_ohm=0.1,
                    r_detect_ohm=2740.0, r_charge_ohm=1300.0, r_vent_ohm=270.0, r_short_ohm=0.01,
                    diode_area=1.0, temp_c=27.0) -> tuple[np.ndarray, np.ndarray]:
     """Settled (v_high, v_low) at the EVSE CP point for a PWM in ``state`` (A-E), vectorised.
 
-    ``v_low`` is the generator's low level: the diode blocks the negative half
-    (its reverse current gives a few microvolts across R1). State E is
-    a resistive short that acts on both halves.
+    ``v_low`` is the generator's low level lifted by the blocked diode's saturation current
+    through R1 (:func:`blocked_low_v`). State E is a resistive short that acts on both halves.
     """
     letter = state[:1].upper()
     v_high = np.asarray(v_high_v, dtype=float)
@@ -122,4 +133,5 @@ def plateau_levels(state: str, *, v_high_v=12.0, v_low_v=-12.0, r1_ohm=1000.0, r
         raise ParameterError(f"plateau_levels knows states A-E, got {state!r}")
     high = diode_plateau_v(v_high, r1_ohm, loads[letter], r_wire_ohm=r_wire_ohm,
                            diode_area=diode_area, temp_c=temp_c)
-    return high, v_low + 0.0 * high
+    low = blocked_low_v(v_low, r1_ohm, diode_area=diode_area, temp_c=temp_c)
+    return high, low + 0.0 * high

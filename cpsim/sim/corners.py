@@ -121,8 +121,9 @@ def run_corners(state: str = "C", tolerances: "Sequence[Tolerance] | None" = Non
     """
     import pandas as pd
 
-    from .batch import default_workers
+    from .batch import check_workers, default_workers
 
+    check_workers(workers)
     if engine not in _MAX_EXHAUSTIVE:
         raise ParameterError(f"engine must be one of {', '.join(map(repr, _MAX_EXHAUSTIVE))}, got {engine!r}")
     methods = ("auto", "exhaustive", "vertex")

@@ -40,6 +40,34 @@ def parse_state(state: str) -> tuple[str, bool]:
     raise ParameterError(f"unknown CP state {state!r}; valid: A B C D (x1 steady, x2 PWM, e.g. C1, C2), E, F")
 
 
+RANGES = {
+    # field: (lo, hi, lo_open, unit): the physical range a CpCircuit value must lie in (cpsim's
+    # sanity bounds, wide on purpose; the standard's tolerances are in cpsim.standard)
+    "duty": (0.0, 1.0, True, ""),
+    "frequency_hz": (1.0, 1e6, False, "Hz"),
+    "v_high_v": (-30.0, 30.0, False, "V"),
+    "v_low_v": (-30.0, 30.0, False, "V"),
+    "rise_time_s": (0.0, 1e-3, True, "s"),
+    "fall_time_s": (0.0, 1e-3, True, "s"),
+    "r1_ohm": (1e-3, 1e9, False, "Ω"),
+    "cable_c_f": (0.0, 1e-6, False, "F"),
+    "wire_r_ohm": (1e-6, 1e6, False, "Ω"),
+    "r_detect_ohm": (1e-3, 1e12, False, "Ω"),
+    "r_charge_ohm": (1e-3, 1e12, False, "Ω"),
+    "r_vent_ohm": (1e-3, 1e12, False, "Ω"),
+    "short_r_ohm": (1e-6, 1e12, False, "Ω"),
+    "diode_area": (1e-6, 1e6, True, ""),
+    "diode_temp_c": (-60.0, 200.0, False, "°C"),
+}
+
+
+def edges_fit(duty, frequency_hz, rise_time_s, fall_time_s):
+    """Half of each edge fits into both the high and the low time (vectorised)."""
+    high = np.asarray(duty) / np.asarray(frequency_hz)
+    short = np.minimum(high, 1.0 / np.asarray(frequency_hz) - high)
+    return np.asarray(rise_time_s) / 2 + np.asarray(fall_time_s) / 2 < short
+
+
 @dataclass(frozen=True)
 class CpCircuit:
     """Every value of one CP circuit, in SI units, validated on creation.
@@ -78,30 +106,13 @@ class CpCircuit:
             values = {name: getattr(self, name) for name in defaults}
             for name, value in resolve_cp_changes(self.fault, letter, values, defaults).items():
                 object.__setattr__(self, name, value)
-        limits = {
-            "duty": dict(lo=0.0, hi=1.0, lo_open=True),
-            "frequency_hz": dict(lo=1.0, hi=1e6, unit="Hz"),
-            "v_high_v": dict(lo=-30.0, hi=30.0, unit="V"),
-            "v_low_v": dict(lo=-30.0, hi=30.0, unit="V"),
-            "rise_time_s": dict(lo=0.0, hi=1e-3, lo_open=True, unit="s"),
-            "fall_time_s": dict(lo=0.0, hi=1e-3, lo_open=True, unit="s"),
-            "r1_ohm": dict(lo=1e-3, hi=1e9, unit="Ω"),
-            "cable_c_f": dict(lo=0.0, hi=1e-6, unit="F"),
-            "wire_r_ohm": dict(lo=1e-6, hi=1e6, unit="Ω"),
-            "r_detect_ohm": dict(lo=1e-3, hi=1e12, unit="Ω"),
-            "r_charge_ohm": dict(lo=1e-3, hi=1e12, unit="Ω"),
-            "r_vent_ohm": dict(lo=1e-3, hi=1e12, unit="Ω"),
-            "short_r_ohm": dict(lo=1e-6, hi=1e12, unit="Ω"),
-            "diode_area": dict(lo=1e-6, hi=1e6, lo_open=True),
-            "diode_temp_c": dict(lo=-60.0, hi=200.0, unit="°C"),
-        }
-        for name, kw in limits.items():
-            object.__setattr__(self, name, check_number(name, getattr(self, name), **kw))
+        for name, (lo, hi, lo_open, unit) in RANGES.items():
+            object.__setattr__(self, name, check_number(name, getattr(self, name), lo=lo, hi=hi, lo_open=lo_open,
+                                                        unit=unit))
         if self.duty >= 1.0:
             raise ParameterError(f"duty must be < 1 for a PWM (use state {letter}1 for steady +12 V), got {self.duty:g}")
-        period = 1.0 / self.frequency_hz
-        high = self.duty * period
-        if self.rise_time_s / 2 + self.fall_time_s / 2 >= min(high, period - high):
+        if not edges_fit(self.duty, self.frequency_hz, self.rise_time_s, self.fall_time_s):
+            high = self.duty / self.frequency_hz
             raise ParameterError(
                 f"edges of {self.rise_time_s:g} s / {self.fall_time_s:g} s do not fit a {self.duty:.1%} "
                 f"duty at {self.frequency_hz:g} Hz (high time {high:g} s)"
@@ -193,11 +204,14 @@ def simulate_cp_batch(circuits: Sequence[CpCircuit], *, periods: int = 5, sample
     sess = session()
     for scenario_name, idx in groups.items():
         scenario = load_scenario(scenario_name)
-        netlist = compose(scenario, [circuits[i].netlist_params() for i in idx], analysis)
+        nodes = [_PROBE_NODE[probe] + (f"_{j}" if len(idx) > 1 else "") for j in range(len(idx))]
+        # only the probed nodes are kept by ngspice (a transient of 50 M points holds 400 MB a vector)
+        netlist = compose(scenario, [circuits[i].netlist_params() for i in idx],
+                          f".save {' '.join(nodes)}\n{analysis}")
         vectors = sess.run(netlist)
         t = vectors.get("time")
         for j, i in enumerate(idx):
-            node = _PROBE_NODE[probe] + (f"_{j}" if len(idx) > 1 else "")
+            node = nodes[j]
             v = vectors.get(node)
             if t is None or v is None:
                 raise SimulationError(f"ngspice returned no vector {node!r}", log=sess.log)

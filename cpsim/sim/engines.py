@@ -78,7 +78,7 @@ def classify(state: str, v_high, v_low, profile: LimitsProfile) -> np.ndarray:
     """State codes (indices into :data:`cpsim.standard.STATES`) the analyzer's rules give these
     settled levels, for a circuit simulated in ``state``.
 
-    PWM states (x2, E) are judged on (v_high, v_low), steady states (x1) on v_high, F on v_low.
+    PWM states (x2) are judged on (v_high, v_low), steady states (x1) and E on v_high, F on v_low.
     """
     from ..analysis.states import classify_dc, classify_pwm
     from .cp import parse_state
@@ -88,6 +88,9 @@ def classify(state: str, v_high, v_low, profile: LimitsProfile) -> np.ndarray:
     v_low = np.asarray(v_low, dtype=float)
     if letter == "F":
         codes, _ = classify_dc(v_low, profile)
+    elif letter == "E":
+        # a short to PE collapses both halves to ~0 V: the analyzer reads one steady level, E
+        codes, _ = classify_dc(v_high, profile)
     elif pwm:
         codes, _ = classify_pwm(v_high, v_low, profile)
     else:
@@ -112,7 +115,7 @@ def fast_block(state: str, params: Mapping[str, np.ndarray], profile: LimitsProf
     -1 for an invalid sample) and ``error`` ("" when fine).
     x1 states have no low level (NaN), F no high level.
     """
-    from .closed_form import plateau_levels
+    from .closed_form import blocked_low_v, plateau_levels
     from .cp import parse_state
 
     letter, pwm = parse_state(state)
@@ -120,7 +123,8 @@ def fast_block(state: str, params: Mapping[str, np.ndarray], profile: LimitsProf
     with np.errstate(all="ignore"):
         if letter == "F":
             # the EVSE drives v_low into a vehicle whose diode blocks it
-            v_low = np.array(params["v_low_v"], dtype=float)
+            v_low = np.array(blocked_low_v(params["v_low_v"], params["r1_ohm"], diode_area=params["diode_area"],
+                                           temp_c=params["diode_temp_c"]), dtype=float)
             v_high = np.full(v_low.shape, np.nan)
         else:
             v_high, v_low = plateau_levels(
@@ -231,9 +235,13 @@ def spice_chunk(state: str, runs, params: Mapping[str, np.ndarray], options: Spi
                     waves[k] = simulate([k])[0]
                 except Exception as exc:  # noqa: BLE001 - recorded per variation, the batch goes on
                     rows[k]["error"] = _error_text(exc)
+    from ..analysis.analyze import DC_MIN_S
+
     for k, wave in waves.items():
         try:
-            rows[k].update(_measurement_row(analyze(wave, profile=profile)))
+            # a plateau of a slow PWM must not pass for a steady level: scale the bound to the period
+            dc_min_s = max(DC_MIN_S, 5.0 / circuits[k].frequency_hz)
+            rows[k].update(_measurement_row(analyze(wave, profile=profile, dc_min_s=dc_min_s)))
         except Exception as exc:  # noqa: BLE001 - recorded per variation, the batch goes on
             rows[k]["error"] = _error_text(exc)
     names: list[str] = []

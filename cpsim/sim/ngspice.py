@@ -142,7 +142,11 @@ class NgspiceSession:
             n = info.v_length
             if info.v_realdata != self._ffi.NULL:
                 buf = self._ffi.buffer(info.v_realdata, n * 8)
-                out[name.lower()] = np.frombuffer(buf, dtype=np.float64).copy()
+                try:
+                    out[name.lower()] = np.frombuffer(buf, dtype=np.float64).copy()
+                except MemoryError as exc:
+                    raise SimulationError(f"not enough memory to copy {n} points of {name}: "
+                                          "simulate fewer periods or a coarser sample interval") from exc
             i += 1
         return out
 

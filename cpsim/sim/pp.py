@@ -9,14 +9,13 @@ import numpy as np
 
 from .. import standard as std
 from ..errors import ParameterError, SimulationError
+from ..faults import OPEN_OHM, SHORT_OHM, pp_plug_ohm
 from ..units import check_number
 from .netlist import compose, load_scenario
 
 __all__ = ["PPResult", "simulate_pp"]
 
 Connector = Literal["type1", "type2"]
-_S3_CLOSED_OHM = 10e-3
-_S3_OPEN_OHM = 1e12
 
 
 @dataclass(frozen=True)
@@ -76,8 +75,8 @@ def _run_op(scenario_name: str, params: dict[str, float], omit=()) -> float:
 
 def simulate_pp(connector: Connector = "type1", *, condition: str | None = None, rc_ohm: float | None = None,
                 supply_v: float | None = None, pullup_ohm: float | None = None,
-                pulldown_ohm: float = std.PP1_PULLDOWN_OHM, r6_ohm: float = std.PP1_R6_OHM,
-                r7_ohm: float = std.PP1_R7_OHM, bands: str = "iec2010", fault: str | None = None) -> PPResult:
+                pulldown_ohm: float | None = None, r6_ohm: float | None = None,
+                r7_ohm: float | None = None, bands: str | None = None, fault: str | None = None) -> PPResult:
     """Simulate the proximity pilot and return its DC voltage.
 
     Parameters
@@ -97,11 +96,28 @@ def simulate_pp(connector: Connector = "type1", *, condition: str | None = None,
     r6_ohm, r7_ohm : float
         Type 1 plug resistors [Ω] (150 Ω, 330 Ω).
     bands : {"iec2010", "everest"}
-        Type 2 Rc decision bands used for ``cable_rating_a`` (PILOT-REFERENCE §5).
+        Type 2 Rc decision bands used for ``cable_rating_a`` (PILOT-REFERENCE §5; default iec2010).
+
+    A value that belongs to the other connector (``rc_ohm`` or ``bands`` with Type 1; ``r6_ohm``,
+    ``r7_ohm`` or ``pulldown_ohm`` with Type 2) or to a plug that is absent (``rc_ohm``, ``r6_ohm``,
+    ``r7_ohm`` when unplugged) is refused rather than ignored.
     fault : str, optional
         A fault scenario of :data:`cpsim.faults.PP_FAULTS` for ``connector`` (e.g. ``"s3_stuck_open"``),
         simulated with the plug in (``condition`` latched or pressed for Type 1).
     """
+    given = {name for name, value in (("rc_ohm", rc_ohm), ("bands", bands), ("r6_ohm", r6_ohm),
+                                      ("r7_ohm", r7_ohm), ("pulldown_ohm", pulldown_ohm)) if value is not None}
+    foreign = given & ({"rc_ohm", "bands"} if connector == "type1" else {"r6_ohm", "r7_ohm", "pulldown_ohm"})
+    if connector in ("type1", "type2") and foreign:
+        other = "type2" if connector == "type1" else "type1"
+        verb = "applies" if len(foreign) == 1 else "apply"
+        raise ParameterError(f"{', '.join(sorted(foreign))} {verb} only to a {other} connector, not {connector}")
+    if condition == "unplugged" and given & {"rc_ohm", "r6_ohm", "r7_ohm"}:
+        raise ParameterError(f"{', '.join(sorted(given & {'rc_ohm', 'r6_ohm', 'r7_ohm'}))}: no plug when unplugged")
+    pulldown_ohm = std.PP1_PULLDOWN_OHM if pulldown_ohm is None else pulldown_ohm
+    r6_ohm = std.PP1_R6_OHM if r6_ohm is None else r6_ohm
+    r7_ohm = std.PP1_R7_OHM if r7_ohm is None else r7_ohm
+    bands = "iec2010" if bands is None else bands
     if connector == "type1":
         condition = condition or "latched"
         if condition not in std.PP1_CONDITIONS:
@@ -120,10 +136,10 @@ def simulate_pp(connector: Connector = "type1", *, condition: str | None = None,
             v = _run_op("pp_type1_unplugged", params)
             r_pe = float("inf")
         else:
-            r_s3 = _S3_CLOSED_OHM if condition == "latched" else _S3_OPEN_OHM
+            r_s3 = SHORT_OHM if condition == "latched" else OPEN_OHM
             params.update(r6=r6, r7=r7, r_s3=r_s3)
             v = _run_op("pp_type1", params)
-            r_pe = r6 + (r7 * r_s3 / (r7 + r_s3))
+            r_pe = pp_plug_ohm(params)
         return PPResult("type1", condition, v, r_pe, supply, pullup, params=params)
 
     if connector == "type2":
@@ -159,7 +175,7 @@ def _simulate_fault(connector: str, name: str, condition: str, params: dict[str,
     ``components`` maps a plug ``.param`` to (value given, nominal default); a part the fault
     breaks may not also be given a value of its own.
     """
-    from ..faults import SHORT_OHM, OPEN_OHM, pp_fault, pp_plug_ohm
+    from ..faults import pp_fault
 
     fault = pp_fault(name, connector)
     if condition == "unplugged":

@@ -37,6 +37,7 @@ import numpy as np
 from .. import standard as std
 from ..errors import ParameterError
 from ..units import parse_spice_number
+from .cp import RANGES, edges_fit
 
 __all__ = [
     "Tolerance", "PARAMETERS", "DEFAULT_TOLERANCES", "BLOCK", "resolve_tolerances", "sample",
@@ -54,29 +55,34 @@ BLOCK = 65536
 @dataclass(frozen=True)
 class _Param:
     unit: str
-    lo: float            # physical range a sample must stay in (same limits as CpCircuit)
+    lo: float            # physical range a sample must stay in (cp.RANGES for CpCircuit fields)
     hi: float
     aliases: tuple[str, ...] = ()
     lo_open: bool = False
 
 
 # Order matters: it fixes each parameter's random stream (spawn key). Append, never reorder.
+def _field(name: str, aliases: tuple[str, ...]) -> _Param:
+    lo, hi, lo_open, unit = RANGES[name]  # the same physical ranges CpCircuit enforces
+    return _Param(unit, lo, hi, aliases, lo_open)
+
+
 PARAMETERS: Mapping[str, _Param] = {
-    "v_high_v": _Param("V", -30.0, 30.0, ("v_high", "vhigh")),
-    "v_low_v": _Param("V", -30.0, 30.0, ("v_low", "vlow")),
-    "r1_ohm": _Param("Ω", 1e-3, 1e9, ("r1",)),
-    "r_detect_ohm": _Param("Ω", 1e-3, 1e12, ("r_detect", "rdetect")),
-    "r_charge_ohm": _Param("Ω", 1e-3, 1e12, ("r_charge", "rcharge")),
-    "r_vent_ohm": _Param("Ω", 1e-3, 1e12, ("r_vent", "rvent")),
-    "diode_dvf_v": _Param("V", -1.0, 1.0, ("diode", "dvf", "diode_dvf")),
-    "diode_temp_c": _Param("°C", -60.0, 200.0, ("temp", "temp_c", "diode_temp")),
-    "cable_c_f": _Param("F", 0.0, 1e-6, ("cable_c", "cable", "c_cable")),
-    "duty": _Param("", 0.0, 1.0, (), lo_open=True),
-    "frequency_hz": _Param("Hz", 1.0, 1e6, ("frequency", "freq")),
-    "rise_time_s": _Param("s", 0.0, 1e-3, ("rise", "rise_time"), lo_open=True),
-    "fall_time_s": _Param("s", 0.0, 1e-3, ("fall", "fall_time"), lo_open=True),
-    "wire_r_ohm": _Param("Ω", 1e-6, 1e6, ("wire_r", "r_wire")),
-    "short_r_ohm": _Param("Ω", 1e-6, 1e12, ("short_r", "r_short")),
+    "v_high_v": _field("v_high_v", ("v_high", "vhigh")),
+    "v_low_v": _field("v_low_v", ("v_low", "vlow")),
+    "r1_ohm": _field("r1_ohm", ("r1",)),
+    "r_detect_ohm": _field("r_detect_ohm", ("r_detect", "rdetect")),
+    "r_charge_ohm": _field("r_charge_ohm", ("r_charge", "rcharge")),
+    "r_vent_ohm": _field("r_vent_ohm", ("r_vent", "rvent")),
+    "diode_dvf_v": _Param("V", -1.0, 1.0, ("diode", "dvf", "diode_dvf")),  # mapped onto diode_area
+    "diode_temp_c": _field("diode_temp_c", ("temp", "temp_c", "diode_temp")),
+    "cable_c_f": _field("cable_c_f", ("cable_c", "cable", "c_cable")),
+    "duty": _field("duty", ()),
+    "frequency_hz": _field("frequency_hz", ("frequency", "freq")),
+    "rise_time_s": _field("rise_time_s", ("rise", "rise_time")),
+    "fall_time_s": _field("fall_time_s", ("fall", "fall_time")),
+    "wire_r_ohm": _field("wire_r_ohm", ("wire_r", "r_wire")),
+    "short_r_ohm": _field("short_r_ohm", ("short_r", "r_short")),
 }
 VF_NAME = "diode_vf_v"
 """Absolute diode forward voltage at the state's operating current [V]; a tolerance on it is
@@ -402,11 +408,9 @@ def invalid_rows(params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarr
             message[out & ~bad] = f"ParameterError: sampled {name} outside its physical range"
             bad |= out
     if {"duty", "frequency_hz", "rise_time_s", "fall_time_s"} <= set(params):
-        # CpCircuit's rule: half of each edge must fit into the high and the low time
         with np.errstate(all="ignore"):
-            high = params["duty"] / params["frequency_hz"]
-            short = np.minimum(high, 1.0 / params["frequency_hz"] - high)
-            out = (params["rise_time_s"] / 2 + params["fall_time_s"] / 2 >= short) & ~bad
+            out = ~edges_fit(params["duty"], params["frequency_hz"], params["rise_time_s"],
+                             params["fall_time_s"]) & ~bad
         if out.any():
             message[out] = "ParameterError: sampled edges do not fit into the sampled duty and frequency"
             bad |= out
