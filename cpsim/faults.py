@@ -25,6 +25,7 @@ from typing import Any, Mapping
 
 from . import standard as std
 from .errors import ParameterError
+from .units import as_float as _num
 
 __all__ = [
     "CP_FAULTS", "PP_FAULTS", "FAULTS", "FAULT_CODES", "Fault", "FaultScenario",
@@ -281,14 +282,6 @@ _LOW_IS_GENERATOR_V = -9.5
 # Below this V+ [V] only a short to PE explains the level: no vehicle load reaches it (the CB diode-check
 # threshold, standard.DIODE_CHECK_MIN_HIGH_V; a shorted diode in D still gives ±2.37 V, §8 calc).
 _E_MAX_HIGH_V = std.DIODE_CHECK_MIN_HIGH_V
-
-
-def _num(x) -> float:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return math.nan
-    return x
 
 
 def _fmt_ohm(r: float) -> str:

@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
 from . import standard as std
+from .units import as_float as _f
 
 __all__ = ["CheckRow", "VERDICTS", "check_measurement", "check_segments", "overall_verdict",
            "DUTY_BANDS", "DUTY_WIDTH_TOL_S"]
@@ -113,14 +114,6 @@ class CheckRow:
 
 
 NAN = float("nan")
-
-
-def _f(x) -> float:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return NAN
-    return x
 
 
 def _fin(x) -> bool:

@@ -13,7 +13,7 @@ import re
 
 from .errors import ParameterError
 
-__all__ = ["parse_spice_number", "format_spice_number", "check_number", "format_percent"]
+__all__ = ["parse_spice_number", "format_spice_number", "check_number", "format_percent", "as_float"]
 
 _SUFFIXES = {
     "t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6,
@@ -85,3 +85,11 @@ def check_number(name: str, value, *, lo: float | None = None, hi: float | None 
 def format_percent(fraction: float | None) -> str:
     """A fraction as text for people: ``0.99996 -> "99.996 %"``; None -> ``"n/a"``."""
     return "n/a" if fraction is None else f"{100.0 * fraction:.3f} %"
+
+
+def as_float(x) -> float:
+    """``x`` as a float, or NaN when it is not a number (for fields a caller may not have measured)."""
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
