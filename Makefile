@@ -21,7 +21,8 @@ setup: system-deps $(STAMP)
 system-deps:
 	@./scripts/install-system-deps.sh
 
-$(STAMP): pyproject.toml
+# setup.py and the C source too: `pip install -e` recompiles cpsim/io/_fastrows.c
+$(STAMP): pyproject.toml setup.py cpsim/io/_fastrows.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'

@@ -8,7 +8,9 @@ noise) into a temporary folder (or ``--dir``):
 * ``tek_tbs.csv``   Tektronix TBS: settings in columns A-B, samples in D-E
 
 and reads each one ``--repeat`` times with :func:`cpsim.io.read_capture`, interleaved
-with ``pandas.read_csv(path, engine="c")`` on the generic file. Throughput is file
+with ``pandas.read_csv(path, engine="c")`` on the generic file, and with cpsim's
+pyarrow-only route (the compiled fast path ``cpsim.io._fastrows`` switched off: what
+an install without a C compiler gets). Throughput is file
 bytes / wall time; "best" is the fastest run (least disturbed by other processes),
 "median" the typical one. Peak memory is measured in a fresh process per reader (its
 peak resident set, VmHWM, which is what ``resource.getrusage(RUSAGE_SELF).ru_maxrss``
@@ -154,10 +156,12 @@ def timing(paths: dict[str, Path], rows: int, repeat: int) -> None:
     import pandas as pd
 
     import cpsim.io as cio
+    from cpsim.io import _csvcore
     from cpsim.io._csvcore import default_workers
 
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, pandas {pd.__version__}, "
-          f"pyarrow {__import__('pyarrow').__version__}, cpu {os.cpu_count()}, cpsim parse threads {default_workers()}")
+          f"pyarrow {__import__('pyarrow').__version__}, cpu {os.cpu_count()}, cpsim parse threads {default_workers()}, "
+          f"compiled fast path {'built' if _csvcore._fastrows is not None else 'MISSING (pyarrow only)'}")
     cio.read_capture(paths["generic.csv"])  # warm imports and the page cache
     pd.read_csv(paths["generic.csv"], engine="c")
     runs: dict[str, list[float]] = {}
@@ -169,6 +173,12 @@ def timing(paths: dict[str, Path], rows: int, repeat: int) -> None:
             if name == "generic.csv":
                 key = "pandas generic.csv"
                 runs.setdefault(key, []).append(timed(lambda: pd.read_csv(path, engine="c"), cpu.setdefault(key, [])))
+                key = "cpsim generic.csv pyarrow-only"
+                _csvcore.FAST_PATH = False
+                try:
+                    runs.setdefault(key, []).append(timed(lambda: cio.read_capture(path), cpu.setdefault(key, [])))
+                finally:
+                    _csvcore.FAST_PATH = True
 
     w = cio.read_capture(paths["generic.csv"])
     assert len(w) == rows and w.metadata["format"] == "generic"
@@ -181,13 +191,16 @@ def timing(paths: dict[str, Path], rows: int, repeat: int) -> None:
     for key, times in runs.items():
         size = paths[key.split()[1]].stat().st_size
         best, med = min(times), statistics.median(times)
-        print(f"{key:28s} {size / 1e6:7.0f} {size / best / 1e6:10.0f} {size / med / 1e6:12.0f} "
+        print(f"{key:32s} {size / 1e6:7.0f} {size / best / 1e6:10.0f} {size / med / 1e6:12.0f} "
               f"{rows / best / 1e6:13.1f} {min(cpu[key]):12.2f}")
     cp, pdt = runs["cpsim generic.csv"], runs["pandas generic.csv"]
     paired = [p / c for p, c in zip(pdt, cp)]
     print(f"\ncpsim / pandas throughput on generic.csv: best {min(pdt) / min(cp):.2f}, "
           f"median {statistics.median(pdt) / statistics.median(cp):.2f}, "
           f"median of paired runs {statistics.median(paired):.2f} ({', '.join(f'{r:.2f}' for r in paired)})")
+    arrow = runs["cpsim generic.csv pyarrow-only"]
+    print(f"cpsim pyarrow-only / pandas (no compiled fast path): median of paired runs "
+          f"{statistics.median(p / a for p, a in zip(pdt, arrow)):.2f}")
     print(f"CPU time pandas / cpsim (min over runs): {min(cpu['pandas generic.csv']) / min(cpu['cpsim generic.csv']):.2f}"
           f"   load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 

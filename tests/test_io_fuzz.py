@@ -140,3 +140,23 @@ def test_arbitrary_numbers_in_real_headers(workdir, rows, header):
     (w,) = channels.values()
     np.testing.assert_array_equal(w.t, t)  # repr() round-trips exactly
     np.testing.assert_array_equal(w.v, [r[1] for r in rows])
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(case=mutated())
+def test_mutated_files_read_the_same_with_and_without_the_fast_path(workdir, case):
+    # The compiled fast path (_fastrows.c) either takes a block exactly as pyarrow would
+    # or hands it to pyarrow: a mutant gives the same arrays or the same error both ways.
+    name, data = case
+    path = workdir / "mutant_fast.csv"
+    path.write_bytes(data)
+    outcomes = []
+    for on in (True, False):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_csvcore, "FAST_PATH", on)
+            try:
+                got = cio.read_channels(path)
+                outcomes.append({k: (w.t.tobytes(), w.v.tobytes(), w.metadata) for k, w in got.items()})
+            except CaptureFormatError as err:
+                outcomes.append(str(err))
+    assert outcomes[0] == outcomes[1]

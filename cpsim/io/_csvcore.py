@@ -47,6 +47,15 @@ the least CPU (they stay in cache) and keep memory in flight low; 8 MiB was 10 %
 MAX_LINE_BYTES = 1 << 20
 """A line longer than this is not a capture row; reading stops with an error instead of buffering it."""
 
+FAST_PATH = True
+"""Use the compiled fast path (:mod:`cpsim.io._fastrows`) when it is built; tests and the
+benchmark switch it off to compare with the pyarrow-only route."""
+
+try:  # built by `pip install` from _fastrows.c; optional (setup.py), pyarrow covers everything
+    from . import _fastrows
+except ImportError:  # pragma: no cover - installs without a C compiler
+    _fastrows = None
+
 _PROBE = 64 << 10
 _WHITESPACE = b" \t\r\n"
 
@@ -170,6 +179,16 @@ class _Reader:
             # skipping the null-string matching saves ~7 % of the parse.
             null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False,
         )
+        self.fast = _fast_parser(table)
+        if self.fast is not None:
+            self.fast_cols = tuple(sorted(table.usecols))
+            self.kinds = bytes(
+                (_KIND_INT if c in table.int_cols else _KIND_FLOAT) if c in table.usecols else _KIND_SKIP
+                for c in range(table.ncols)
+            )
+            self.delim_byte, self.decimal_byte = ord(table.delimiter), ord(table.decimal)
+            # Fewest bytes a row can take: one digit per used field, the delimiters, LF.
+            self.min_row_bytes = len(self.fast_cols) + table.ncols
         try:
             self.fd = os.open(table.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError as exc:
@@ -351,6 +370,10 @@ class _Reader:
 
     def _parse(self, a: int, b: int) -> dict[int, np.ndarray]:
         data = self._read_block(a, b)
+        if self.fast is not None:
+            cols = self._parse_fast(data)
+            if cols is not None:
+                return cols
         pa, pacsv = self.pa, self.pacsv
         try:
             table = pacsv.read_csv(
@@ -373,6 +396,18 @@ class _Reader:
                 raise _RowProblem(row, self._explain(_line_of(bytes(data), row)) or "value is not a finite number")
             cols[c] = _numpy_view(column)
         return cols
+
+    def _parse_fast(self, data: memoryview) -> dict[int, np.ndarray] | None:
+        """The strict C fast path (``_fastrows``); None sends the block to pyarrow.
+
+        Fresh output arrays per block: the caller may still hold the previous block's.
+        """
+        capacity = len(data) // self.min_row_bytes + 1
+        outs = tuple(np.empty(capacity, dtype=np.float64) for _ in self.fast_cols)
+        rows = self.fast.parse_block(data, self.kinds, self.delim_byte, self.decimal_byte, outs, capacity)
+        if rows is None:
+            return None
+        return {c: out[:rows] for c, out in zip(self.fast_cols, outs)}
 
     def _locate(self, data: bytes, message: str) -> _RowProblem:
         m = re.search(r"Row #(\d+)", message)
@@ -421,6 +456,20 @@ class _Reader:
             if not math.isfinite(float(cell.replace(",", ".") if self.table.decimal == "," else cell)):
                 return f"{label} value {cell_shown!r} is too large for a float"
         return None
+
+
+_KIND_SKIP, _KIND_FLOAT, _KIND_INT = 0, 1, 2
+
+
+def _fast_parser(table: Table):
+    """The compiled fast path if it was built and applies to ``table``, else None."""
+    if not FAST_PATH or _fastrows is None:
+        return None
+    if len(table.delimiter) != 1 or len(table.decimal) != 1 or table.delimiter == table.decimal:
+        return None
+    if max(ord(table.delimiter), ord(table.decimal)) > 127 or table.ncols > 256 or table.eol not in (b"\n", b"\r\n"):
+        return None
+    return _fastrows
 
 
 def _numpy_view(column) -> np.ndarray:
