@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install what cpsim needs from the operating system, only if it is missing:
 #   the ngspice shared library (PySpice opens libngspice.so), the ngspice command
-#   line (to run circuits/*.cir by hand and in tests), Python's venv module, and
-#   Chromium (the report is checked in a headless browser).
+#   line (to run circuits/*.cir by hand and in tests), Python's venv module, a C
+#   compiler and Python's headers (pip compiles cpsim/io/_fastrows.c, the fast capture
+#   row parser; the tests check it was built), and Chromium (the report is checked in
+#   a headless browser).
 # Debian/Ubuntu: installs with apt-get (as root, or through sudo). Elsewhere: says what to do.
 set -euo pipefail
 
@@ -19,6 +21,9 @@ missing=()
 have_libngspice || missing+=(libngspice0-dev)
 command -v ngspice >/dev/null 2>&1 || missing+=(ngspice)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+    >/dev/null 2>&1 || missing+=(python3-dev)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -407,7 +407,10 @@ class _Reader:
         rows = self.fast.parse_block(data, self.kinds, self.delim_byte, self.decimal_byte, outs, capacity)
         if rows is None:
             return None
-        return {c: out[:rows] for c, out in zip(self.fast_cols, outs)}
+        cols = {c: out[:rows] for c, out in zip(self.fast_cols, outs)}
+        for arr in cols.values():
+            arr.flags.writeable = False  # like pyarrow's buffers: iter_table hands out read-only views
+        return cols
 
     def _locate(self, data: bytes, message: str) -> _RowProblem:
         m = re.search(r"Row #(\d+)", message)
