@@ -1,11 +1,14 @@
 """Parse the numeric rows of a capture: fast, in bounded memory, with line-exact errors.
 
 The data region of the file (everything after the preamble) is cut into blocks of
-about :data:`BLOCK_BYTES` at line ends. Worker threads parse blocks with
-``pyarrow.csv`` (single-threaded per block: it releases the GIL, so two workers use
-two cores); a malformed row or an empty cell fails the block with the row named. The
-calling thread copies each block's columns, in file order, into one growing float64
-array per column (grown by realloc, never concatenated). Peak memory is therefore the
+about :data:`BLOCK_BYTES` at line ends. Worker threads parse blocks (both parsers
+release the GIL, so two workers use two cores): first with the compiled fast path
+:mod:`cpsim.io._fastrows` (``_fastrows.c``), which takes a block only if every row is
+plain numbers in its strict grammar and then gives the same bits as pyarrow, else with
+``pyarrow.csv`` (single-threaded per block); a malformed row or an empty cell fails
+the block with the row named. The calling thread copies each block's columns, in
+file order, into one growing float64 array per column (grown by realloc, never
+concatenated). Peak memory is therefore the
 output arrays plus a few blocks in flight, whatever the file size. Non-finite values
 ("nan", "inf", "1e999") are left to the Waveform's finiteness check, whose error path
 finds the line again (:func:`line_text`): one pass less on the fast path.
