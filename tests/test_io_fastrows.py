@@ -121,6 +121,20 @@ def test_bad_arguments_raise_value_error():
         _csvcore._fastrows.parse_block(b"1\n", bytes([3]), ord(","), ord("."), (np.empty(4),), 4)
 
 
+def test_unsafe_output_buffers_are_refused():
+    one = bytes([1])
+    with pytest.raises(ValueError, match="smaller than the capacity"):  # capacity * 8 would overflow
+        _csvcore._fastrows.parse_block(b"1\n" * 10, one, ord(","), ord("."), (np.empty(1),), 2**61)
+    with pytest.raises(ValueError, match="aligned native float64"):  # not float64
+        _csvcore._fastrows.parse_block(b"1\n", one, ord(","), ord("."), (np.empty(4, dtype=np.int64),), 2)
+    with pytest.raises(ValueError, match="aligned native float64"):  # misaligned
+        _csvcore._fastrows.parse_block(b"1\n", one, ord(","), ord("."), (memoryview(bytearray(33))[1:].cast("d"),), 2)
+    with pytest.raises((BufferError, ValueError), match="read-only"):
+        ro = np.empty(4)
+        ro.flags.writeable = False
+        _csvcore._fastrows.parse_block(b"1\n", one, ord(","), ord("."), (ro,), 2)
+
+
 def test_capacity_is_never_exceeded():
     # the capacity the reader passes is the most rows the bytes can hold; one row less
     # than needed must be refused, not overrun
@@ -288,3 +302,17 @@ def test_random_tables_read_identically(table, eol, final_eol):
 def test_minus_zero_index_is_plus_zero_like_int64():
     (col,) = fast(b"-0\n", (INT,))
     assert bits(col[0]) == bits(0.0)
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_small_blocks_split_at_whole_line_ends(tmp_path, eol, fast_path, monkeypatch):
+    # blocks of 64 bytes must end after the whole line end, also when it is CR LF
+    path = tmp_path / "rows.csv"
+    k = np.arange(200)
+    path.write_bytes(b"".join(b"%d,%.3f" % (i, 0.5 * i) + eol for i in k))
+    table = Table(path=str(path), start=0, first_line=1, ncols=2, usecols=(0, 1), eol=eol, int_cols=(0,))
+    monkeypatch.setattr(_csvcore, "FAST_PATH", fast_path)
+    parsed = read_table(table, workers=2, block_bytes=64)
+    np.testing.assert_array_equal(parsed.columns[0], k)
+    np.testing.assert_array_equal(parsed.columns[1], 0.5 * k)

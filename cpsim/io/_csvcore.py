@@ -295,7 +295,7 @@ class _Reader:
                 n = min(_PROBE, end - pos)
                 i = self._pread(n, pos).find(eol)
                 if i >= 0:
-                    b = pos + i + 1
+                    b = pos + i + len(eol)  # after the whole line end (CR LF is two bytes)
                     break
                 pos += n
                 if pos >= end:

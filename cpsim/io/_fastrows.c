@@ -27,8 +27,23 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__FAST_MATH__) || defined(_M_FP_FAST)
+/* fast-math may drop -0.0 and reassociate: the build skips the extension (it is optional). */
+#error "_fastrows needs IEEE-754 arithmetic: build it without -ffast-math / -Ofast / /fp:fast"
+#endif
+
+/* Clinger's fast path is exact only when a double operation is rounded once. With x87
+ * extended precision (FLT_EVAL_METHOD 2, i386 without SSE2) it is rounded twice, so
+ * every number goes to pyarrow there. */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0
+#define EXACT_DOUBLES 0
+#else
+#define EXACT_DOUBLES 1
+#endif
 
 #define KIND_SKIP 0
 #define KIND_FLOAT 1
@@ -61,6 +76,7 @@ static inline int parse_float(Cursor *cur, double *out) {
     uint64_t m = 0;
     int digits = 0, any = 0, neg = 0, exp10 = 0;
 
+    if (!EXACT_DOUBLES) return 0;
     skip_blank(cur);
     p = cur->p;
     if (p < end && (*p == '+' || *p == '-')) { neg = (*p == '-'); p++; }
@@ -74,7 +90,7 @@ static inline int parse_float(Cursor *cur, double *out) {
         p++;
         for (; p < end && is_digit(*p); p++) {
             any = 1;
-            exp10--;
+            if (--exp10 < -400) return 0;              /* far outside +-22 anyway; keeps exp10 bounded */
             if (m == 0 && *p == '0') continue;         /* 0.000123: zeros only move the point */
             if (++digits > 19) return 0;
             m = m * 10 + (uint64_t)(*p - '0');
@@ -174,6 +190,7 @@ static PyObject *parse_block(PyObject *self, PyObject *args) {
     Py_ssize_t capacity, rows = -1, nout = 0, i;
     Py_buffer outs[MAX_COLS];
     double *ptrs[MAX_COLS];
+    unsigned char kinds[MAX_COLS];   /* a private copy: the caller's buffer may change while the GIL is released */
     Cursor cur;
     (void)self;
 
@@ -184,8 +201,8 @@ static PyObject *parse_block(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "parse_block: bad arguments");
         goto done_in;
     }
+    memcpy(kinds, kinds_buf.buf, (size_t)kinds_buf.len);
     {
-        const unsigned char *kinds = (const unsigned char *)kinds_buf.buf;
         Py_ssize_t used = 0;
         for (i = 0; i < kinds_buf.len; i++) {
             if (kinds[i] > KIND_INT) {
@@ -199,22 +216,29 @@ static PyObject *parse_block(PyObject *self, PyObject *args) {
             goto done_in;
         }
     }
-    for (nout = 0; nout < PyTuple_GET_SIZE(outs_seq); nout++) {
-        if (PyObject_GetBuffer(PyTuple_GET_ITEM(outs_seq, nout), &outs[nout], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+    while (nout < PyTuple_GET_SIZE(outs_seq)) {
+        Py_buffer *out = &outs[nout];
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(outs_seq, nout), out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
             goto done;
-        if (outs[nout].len < capacity * (Py_ssize_t)sizeof(double)) {
-            nout++;
+        nout++;
+        if (out->itemsize != (Py_ssize_t)sizeof(double) || out->format == NULL
+            || !(strcmp(out->format, "d") == 0 || strcmp(out->format, "=d") == 0 || strcmp(out->format, "@d") == 0)
+            || ((uintptr_t)out->buf % sizeof(double)) != 0) {
+            PyErr_SetString(PyExc_ValueError, "parse_block: output arrays must be aligned native float64");
+            goto done;
+        }
+        if (capacity > out->len / (Py_ssize_t)sizeof(double)) {
             PyErr_SetString(PyExc_ValueError, "parse_block: an output array is smaller than the capacity");
             goto done;
         }
-        ptrs[nout] = (double *)outs[nout].buf;
+        ptrs[nout - 1] = (double *)out->buf;
     }
     cur.p = (const unsigned char *)data.buf;
     cur.end = cur.p + data.len;
     cur.delim = (unsigned char)delim;
     cur.decimal = (unsigned char)decimal;
     Py_BEGIN_ALLOW_THREADS
-    rows = parse_rows(&cur, (int)kinds_buf.len, (const unsigned char *)kinds_buf.buf, ptrs, capacity);
+    rows = parse_rows(&cur, (int)kinds_buf.len, kinds, ptrs, capacity);
     Py_END_ALLOW_THREADS
     if (rows < 0) {
         result = Py_None;
