@@ -9,11 +9,11 @@ import textwrap
 import numpy as np
 import pytest
 
+from cpsim import plot
 from cpsim import standard as std
 from cpsim.analysis import analyze
 from cpsim.analysis.synthetic import Stretch, pilot_waveform
-
-from cpsim import plot
+from cpsim.plot import detail as plot_detail
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -148,7 +148,7 @@ def test_period_zoom_marks_the_10_50_90_points(session):
     assert len(points) == 6
     xs = np.array([p.get_xdata()[0] for p in points])  # µs from the rising 50 % point
     ys = np.array([p.get_ydata()[0] for p in points])
-    k = plot._pick_cycle(m, None)
+    k = plot_detail._pick_cycle(m, None)
     v_hi, v_lo = m.cycles.v_high[k], m.cycles.v_low[k]
     expected = v_lo + np.array([0.1, 0.5, 0.9, 0.9, 0.5, 0.1]) * (v_hi - v_lo)
     np.testing.assert_allclose(ys, expected, atol=1e-9)

@@ -1,0 +1,85 @@
+"""``cpsim report``: the command line (inputs sorted into captures and results files)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .. import standard as std
+from ..errors import ParameterError
+from ..units import format_percent as _pct
+from .html import write_report
+from .model import capture_report, montecarlo_report
+
+
+def input_kind(path) -> str:
+    """``"results"`` for a tolerance study's results file, else ``"capture"``."""
+    p = Path(path)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return "results"
+    if p.suffix.lower() == ".csv" and p.is_file():
+        with open(p, "rb") as fh:
+            first = fh.readline(4096).decode("utf-8", "replace").lstrip("\ufeff").strip()
+        cols = [c.strip() for c in first.split(",")]
+        if cols[:1] == ["run"] and "expected_state" in cols:
+            return "results"
+    return "capture"
+
+
+def add_parser(sub, units_note: str) -> None:
+    """Register ``cpsim report`` on an argparse subparsers action."""
+    rp = sub.add_parser(
+        "report", help="write a self-contained HTML compliance report of captures and Monte Carlo results",
+        description="Analyse each capture (any layout `cpsim formats` lists) and judge every measured parameter "
+                    "against the limits profile: level, negative level, diode, duty, frequency (warn outside "
+                    "995-1005 Hz, fail outside 980-1020 Hz), rise/fall, current, ripple, faults, each with its "
+                    "margin and the source of the limit. Monte Carlo results files (.parquet, or .csv from "
+                    "`cpsim montecarlo --out`) add level histograms against the thresholds, yields and worst "
+                    "cases. Plots are embedded: the HTML file needs no network.",
+        epilog=units_note)
+    rp.add_argument("inputs", nargs="+", metavar="INPUT", help="capture files and/or Monte Carlo results files")
+    rp.add_argument("-o", "--out", default="report.html", help="output HTML file (default report.html)")
+    rp.add_argument("--profile", default="iec61851", help="limits profile: iec61851 (default) or j1772")
+    rp.add_argument("--compare", action="append", metavar="PROFILE",
+                    help="more profiles whose Monte Carlo yields are listed (default: the other built-in one)")
+    rp.add_argument("--threshold", action="append", metavar="STATE=LO:HI",
+                    help="a firmware's high-level window in V, e.g. B=7.79:10.26 (repeatable): its Monte Carlo "
+                         "yield is listed as profile 'thresholds'")
+    rp.add_argument("--format", help="force the capture layout (see `cpsim formats`)")
+    rp.add_argument("--channel", help="capture channel name or 1-based number (default: the first)")
+    rp.add_argument("--vehicle-connected", action="store_true",
+                    help="a vehicle is plugged in: a capture read as state A is a fault")
+    rp.add_argument("--png-dir", help="also write every plot as a PNG into this directory")
+    rp.add_argument("--title", help="report title")
+    rp.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args) -> int:
+    from ..cli_tolerance import parse_threshold
+
+    prof = std.get_profile(args.profile)
+    compare = list(args.compare) if args.compare else [p for p in std.PROFILES if p != prof.name]
+    if args.threshold:
+        windows = dict(parse_threshold(t) for t in args.threshold)
+        compare.append(std.custom_profile(windows, base=prof.name, name="thresholds"))
+    from ..cli import channel_arg
+
+    channel = channel_arg(args.channel)
+    captures, results = [], []
+    for path in args.inputs:
+        if not os.path.exists(path):
+            raise ParameterError(f"{path}: no such file")
+        if input_kind(path) == "results":
+            results.append(montecarlo_report(path, profile=prof, compare=compare))
+        else:
+            captures.append(capture_report(path, profile=prof, fmt=args.format, channel=channel,
+                                           vehicle_connected=True if args.vehicle_connected else None))
+    out = write_report(args.out, captures, results, profile=prof, title=args.title, png_dir=args.png_dir)
+    for cr in captures:
+        faults = ", ".join(f.code for f in cr.faults) or "no faults"
+        print(f"{cr.name}: {cr.measurement.state}, verdict {cr.verdict} ({faults})")
+    for mr in results:
+        yields = "; ".join(f"{e['state']} {_pct(e['yield'][prof.name]['yield'])}" for e in mr.per_state)
+        print(f"{mr.name}: {mr.summary['runs']:,} runs, yield ({prof.name}) {yields}")
+    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
+    return 0

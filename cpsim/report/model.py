@@ -1,0 +1,136 @@
+"""What a report holds: a capture's measurement and verdicts, a tolerance study's summary."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .. import standard as std
+from ..errors import ParameterError
+from ..report_checks import CheckRow, check_measurement, check_segments, overall_verdict
+
+
+@dataclass
+class CaptureReport:
+    """One analysed capture and its verdicts (``cpsim.report`` renders it)."""
+
+    name: str
+    wave: Any
+    measurement: Any
+    profile: std.LimitsProfile
+    checks: list[CheckRow]
+    segment_checks: list[CheckRow]
+    faults: tuple
+    info: dict = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        return overall_verdict(self.checks + self.segment_checks)
+
+
+@dataclass
+class MonteCarloReport:
+    """One tolerance study: its results frame and summary."""
+
+    name: str
+    df: Any
+    profile: std.LimitsProfile
+    compare: list[std.LimitsProfile]
+    summary: dict
+    per_state: list[dict]
+
+
+def capture_report(source, *, profile: "str | std.LimitsProfile" = "iec61851", name: str | None = None,
+                   fmt: str | None = None, channel: "str | int | None" = None, vehicle_connected: bool | None = None,
+                   expected_state: str | None = None, expected_duty: float | None = None) -> CaptureReport:
+    """Read (if a path), analyse and judge one capture.
+
+    Parameters
+    ----------
+    source : path or Waveform
+    profile : str or LimitsProfile
+    name : str, optional
+        Heading in the report (default: the file name or the channel).
+    fmt, channel
+        Passed to :func:`cpsim.read_capture` for a path.
+    vehicle_connected, expected_state, expected_duty
+        Passed to :func:`cpsim.report_checks.check_measurement`.
+    """
+    from ..analysis import analyze
+    from ..waveform import Waveform
+
+    prof = std.get_profile(profile)
+    if isinstance(source, Waveform):
+        wave = source
+        default_name = os.path.basename(str(wave.metadata.get("source_path", ""))) or wave.channel
+    elif isinstance(source, (str, os.PathLike)):
+        from ..io import read_capture
+
+        wave = read_capture(source, fmt=fmt, channel=channel)
+        default_name = os.path.basename(os.fspath(source))
+    else:
+        raise ParameterError(f"a capture must be a Waveform or a file path, got {type(source).__name__}")
+    m = analyze(wave, profile=prof, vehicle_connected=vehicle_connected)
+    faults = m.faults
+    checks = check_measurement(m, prof, faults=faults, expected_state=expected_state, expected_duty=expected_duty)
+    info = {
+        "format": wave.metadata.get("format", wave.metadata.get("source", "")),
+        "path": str(wave.metadata.get("source_path", "")),
+        "channel": wave.channel,
+        "samples": len(wave),
+        "sample_rate_hz": wave.sample_rate_hz,
+        "duration_s": wave.duration_s,
+        "vehicle_connected": vehicle_connected,
+        "expected_state": expected_state,
+    }
+    return CaptureReport(name or default_name, wave, m, prof, checks, check_segments(m, prof), tuple(faults), info)
+
+
+def _as_frame(source):
+    from ..sim.batch import read_results
+
+    if isinstance(source, (str, os.PathLike)):
+        return read_results(source), os.path.basename(os.fspath(source))
+    if hasattr(source, "columns"):
+        return source, str(source.attrs.get("name", "") or "Monte Carlo")
+    raise ParameterError(f"results must be a DataFrame or a .parquet/.csv path, got {type(source).__name__}")
+
+
+def montecarlo_report(source, *, profile: "str | std.LimitsProfile | None" = None,
+                      compare: Sequence["str | std.LimitsProfile"] | None = None, name: str | None = None,
+                      worst: int = 5) -> MonteCarloReport:
+    """Summarise one results frame (or file) of a tolerance study for the report.
+
+    ``profile``: the thresholds the runs are judged by (default: the study's own, else
+    IEC 61851). ``compare``: more profiles whose yields are listed (default: the other
+    built-in one).
+    """
+    from ..tolerance import summarize, threshold_yield
+
+    df, default_name = _as_frame(source)
+    if profile is None:
+        profile = df.attrs.get("profile") if df.attrs.get("profile") in std.PROFILES else "iec61851"
+    prof = std.get_profile(profile)
+    if compare is None:
+        compare = [p for p in std.PROFILES if p != prof.name]
+    others = [std.get_profile(p) for p in compare]
+    summary = summarize(df, prof, worst=worst)
+    if not summary.get("engine"):  # a CSV keeps no attrs: the spice engine adds the analyzer's columns
+        summary["engine"] = "spice" if "measured_duty" in df.columns else "fast"
+    ok = df["error"].isna()
+    per_state = []
+    present = {str(x) for x in df["expected_state"].unique()}  # categorical: cheap on millions of rows
+    for state in [s for s in std.STATES if s in present]:
+        rows = df[(df["expected_state"] == state).to_numpy()]
+        entry = {"state": state, "runs": int(len(rows)), "errors": int((~rows["error"].isna()).sum()),
+                 "yield": {}}
+        for p in [prof, *others]:
+            y = threshold_yield(rows, p)
+            entry["yield"][p.name] = {"yield": y["yield"], "misclassified": y["misclassified"]["count"],
+                                      "as": y["misclassified"]["as"]}
+        per_state.append(entry)
+    del ok
+    return MonteCarloReport(name or default_name, df, prof, others, summary, per_state)
+
+
