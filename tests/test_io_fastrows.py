@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cpsim.io as cio
-from cpsim import CaptureFormatError
 from cpsim.io import _csvcore
 from cpsim.io._csvcore import Table, read_table
 
@@ -192,18 +191,6 @@ def test_typical_capture_numbers_take_the_fast_path():
 
 # -- the whole reader: same arrays or the same error, with and without the fast path ---
 
-def read_both(path: Path, **kwargs):
-    outcomes = []
-    for on in (True, False):
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(_csvcore, "FAST_PATH", on)
-            try:
-                outcomes.append(("ok", cio.read_channels(path, **kwargs)))
-            except CaptureFormatError as err:
-                outcomes.append(("error", str(err)))
-    return outcomes
-
-
 def assert_same(outcomes) -> None:
     (kind_a, a), (kind_b, b) = outcomes
     assert kind_a == kind_b, outcomes
@@ -218,8 +205,8 @@ def assert_same(outcomes) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(TRUTH))
-def test_fixtures_read_identically(name):
-    assert_same(read_both(FIXTURES / name))
+def test_fixtures_read_identically(name, both_routes):
+    assert_same(both_routes(lambda: cio.read_channels(FIXTURES / name)))
 
 
 def shared_csv_like() -> list[Path]:
@@ -229,8 +216,8 @@ def shared_csv_like() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", shared_csv_like(), ids=lambda p: p.name)
-def test_shared_formats_read_identically(path):
-    assert_same(read_both(path))
+def test_shared_formats_read_identically(path, both_routes):
+    assert_same(both_routes(lambda: cio.read_channels(path)))
 
 
 FAST_LAYOUTS = ["rigol_ds1054z.csv", "tek_tbs1000.csv", "tek_mdo4000.csv", "keysight_infiniivision.csv",
@@ -274,7 +261,7 @@ def tables(draw):
 
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(table=tables(), eol=st.sampled_from(["\n", "\r\n"]), final_eol=st.booleans())
-def test_random_tables_read_identically(table, eol, final_eol):
+def test_random_tables_read_identically(table, eol, final_eol, both_routes):
     kinds, rows = table
     ncols = len(kinds)
     text = eol.join(",".join(r) for r in rows) + (eol if final_eol else "")
@@ -286,16 +273,12 @@ def test_random_tables_read_identically(table, eol, final_eol):
             usecols=tuple(c for c, k in enumerate(kinds) if k != SKIP),
             eol=eol.encode(), int_cols=tuple(c for c, k in enumerate(kinds) if k == INT),
         )
-        results = []
-        for on in (True, False):
-            with pytest.MonkeyPatch.context() as mp:
-                mp.setattr(_csvcore, "FAST_PATH", on)
-                try:
-                    parsed = read_table(table, workers=1)
-                    results.append(("ok", {c: a.view(np.int64).tolist() for c, a in parsed.columns.items()},
-                                    parsed.nrows))
-                except CaptureFormatError as err:
-                    results.append(("error", str(err), None))
+
+        def parse():
+            parsed = read_table(table, workers=1)
+            return {c: a.view(np.int64).tolist() for c, a in parsed.columns.items()}, parsed.nrows
+
+        results = both_routes(parse)
     assert results[0] == results[1]
 
 

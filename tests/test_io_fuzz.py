@@ -144,19 +144,15 @@ def test_arbitrary_numbers_in_real_headers(workdir, rows, header):
 
 @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(case=mutated())
-def test_mutated_files_read_the_same_with_and_without_the_fast_path(workdir, case):
+def test_mutated_files_read_the_same_with_and_without_the_fast_path(workdir, case, both_routes):
     # The compiled fast path (_fastrows.c) either takes a block exactly as pyarrow would
     # or hands it to pyarrow: a mutant gives the same arrays or the same error both ways.
     name, data = case
     path = workdir / "mutant_fast.csv"
     path.write_bytes(data)
-    outcomes = []
-    for on in (True, False):
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(_csvcore, "FAST_PATH", on)
-            try:
-                got = cio.read_channels(path)
-                outcomes.append({k: (w.t.tobytes(), w.v.tobytes(), w.metadata) for k, w in got.items()})
-            except CaptureFormatError as err:
-                outcomes.append(str(err))
+
+    def read():
+        return {k: (w.t.tobytes(), w.v.tobytes(), w.metadata) for k, w in cio.read_channels(path).items()}
+
+    outcomes = both_routes(read)
     assert outcomes[0] == outcomes[1]

@@ -83,8 +83,8 @@ def test_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path, referen
     assert not parts.exists()
 
 
-def test_killed_worker_rows_are_rerun_by_resume(tmp_path, reference):
-    out = tmp_path / "mc.csv"
+def worker_killer():
+    """A progress callback that SIGKILLs one worker process at the first report, and the PIDs it killed."""
     killed = []
 
     def kill_a_worker(done, total):
@@ -92,6 +92,13 @@ def test_killed_worker_rows_are_rerun_by_resume(tmp_path, reference):
             victim = multiprocessing.active_children()[0]
             os.kill(victim.pid, signal.SIGKILL)
             killed.append(victim.pid)
+
+    return kill_a_worker, killed
+
+
+def test_killed_worker_rows_are_rerun_by_resume(tmp_path, reference):
+    out = tmp_path / "mc.csv"
+    kill_a_worker, killed = worker_killer()
 
     # retries=0: chunks lost with the worker are kept as "unfinished" rows, not retried
     df = run_montecarlo("C", RUNS, seed=SEED, engine="spice", chunk_size=CHUNK, out=out, retries=0,
@@ -106,13 +113,7 @@ def test_killed_worker_rows_are_rerun_by_resume(tmp_path, reference):
 
 
 def test_a_killed_worker_is_replaced_and_its_chunks_retried(reference):
-    killed = []
-
-    def kill_a_worker(done, total):
-        if not killed:
-            victim = multiprocessing.active_children()[0]
-            os.kill(victim.pid, signal.SIGKILL)
-            killed.append(victim.pid)
+    kill_a_worker, killed = worker_killer()
 
     df = run_montecarlo("C", RUNS, seed=SEED, engine="spice", chunk_size=CHUNK, progress=kill_a_worker)
     assert killed
