@@ -1,4 +1,4 @@
-"""Throughput of ``cpsim.analysis.analyze`` on long CP captures, against one ``np.sum``.
+"""Throughput of ``cpsim.analyze`` on long CP captures, against one ``np.sum``.
 
 Builds realistic captures (plug-in A1 -> B1, PWM B2, charging C2 with a duty change, back to
 B2/B1; 2 µs edges, 50 mV rms noise, 8-bit quantisation over ±16 V) of 10 M and 50 M samples,
@@ -21,7 +21,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from cpsim.analysis import analyze  # noqa: E402
+from cpsim import analyze  # noqa: E402
 from cpsim.analysis.synthetic import Stretch, pilot_waveform  # noqa: E402
 
 
@@ -55,9 +55,9 @@ def main() -> None:
     print(f"{'samples':>12} {'analyze':>10} {'samples/s':>12} {'np.sum':>9} {'ratio':>7}  result")
     for size in args.sizes:
         w = capture(int(size), args.rate)
-        t_sum = best_of(lambda: np.sum(w.v), args.repeat)
+        t_sum = best_of(lambda w=w: np.sum(w.v), args.repeat)
         result = analyze(w)  # warm-up, and the result to show
-        t_an = best_of(lambda: analyze(w), args.repeat)
+        t_an = best_of(lambda w=w: analyze(w), args.repeat)
         states = " ".join(s.state for s in result.segments)
         print(f"{len(w):>12,d} {t_an * 1e3:>8.1f} ms {len(w) / t_an / 1e6:>8.0f} M/s {t_sum * 1e3:>6.1f} ms "
               f"{t_an / t_sum:>6.1f}x  {states}")

@@ -5,7 +5,7 @@ Run:  .venv/bin/python benchmarks/bench_montecarlo.py            (about 1-2 minu
 
 Both spice routes simulate the same variations (seeded, state C, default tolerances) with the
 same circuit, time step and stop time, and measure each waveform with the same analyzer
-(``cpsim.analysis.analyze``); the ratio is measured in one run, so the machine's load
+(``cpsim.analysis.measure``); the ratio is measured in one run, so the machine's load
 affects both sides alike.
 
 * naive: one PySpice ``Circuit`` + ``simulator().transient()`` per variation, in a plain loop
@@ -60,7 +60,7 @@ def _pyspice_circuit(p: dict):
 
 def naive_pyspice(params: dict, n: int, step: float, stop: float):
     """One PySpice transient per variation; returns (seconds, v_high per variation)."""
-    from cpsim.analysis import analyze
+    from cpsim.analysis import measure
     from cpsim.waveform import Waveform
 
     logging.getLogger("PySpice").setLevel(logging.ERROR)  # "Unsupported Ngspice version 39"
@@ -72,15 +72,15 @@ def naive_pyspice(params: dict, n: int, step: float, stop: float):
         sim.options("interp")
         analysis = sim.transient(step_time=step, end_time=stop)
         wave = Waveform.from_arrays(np.array(analysis.time), np.array(analysis["cp_evse"]))
-        v_high[k] = analyze(wave).v_high
+        v_high[k] = measure(wave).v_high
     return time.perf_counter() - t0, v_high
 
 
 def batch_sweep(sizes, runs_each: int, seed: int, step: float):
     """Per-variation cost of one ngspice transient holding `size` circuits, in this process."""
     from cpsim import standard as std
-    from cpsim.sim.engines import SpiceOptions, profile_to_spec, spice_chunk
-    from cpsim.sim.variations import resolve_tolerances, sample
+    from cpsim.study.engines import SpiceOptions, profile_to_spec, spice_chunk
+    from cpsim.study.variations import resolve_tolerances, sample
 
     tols = resolve_tolerances(state="C")
     opts = SpiceOptions(sample_interval_s=step)
@@ -113,9 +113,10 @@ def main(argv=None) -> int:
     if args.quick:
         args.naive_runs, args.spice_runs, args.fast_runs, args.sweep, args.rounds = 8, 64, 200_000, "8,32", 1
 
-    from cpsim.sim.batch import default_workers, run_montecarlo
-    from cpsim.sim.engines import SpiceOptions, min_edge_s
-    from cpsim.sim.variations import resolve_tolerances, sample
+    from cpsim.study.engines import SpiceOptions, min_edge_s
+    from cpsim.study.pool import default_workers
+    from cpsim.study.runner import run_montecarlo
+    from cpsim.study.variations import resolve_tolerances, sample
 
     tols = resolve_tolerances(state="C")
     opts = SpiceOptions()
@@ -127,14 +128,14 @@ def main(argv=None) -> int:
     # The two spice routes alternate in rounds, so a machine shared with other jobs loads both alike.
     # The engine's process pool (what run_montecarlo starts for a study) is started once, its start-up
     # and shutdown counted in the engine's time; its workers' CPU time is known once they have exited.
-    from cpsim.sim.batch import _new_pool
+    from cpsim.study.pool import new_pool
 
     t_spice = t_naive = cpu_naive = 0.0
     n_spice = n_naive = 0
     diff = 0.0
     c_start = _cpu_s()
     t0 = time.perf_counter()
-    pool = _new_pool(workers, 50)
+    pool = new_pool(workers, 50)
     t_spice += time.perf_counter() - t0
     for r in range(args.rounds):
         seed = args.seed + r
@@ -190,7 +191,8 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"cpsim Monte Carlo benchmark (state C, default tolerances, seeds {args.seed}..{args.seed + args.rounds - 1}; "
+    seeds = f"{args.seed}..{args.seed + args.rounds - 1}"
+    print(f"cpsim Monte Carlo benchmark (state C, default tolerances, seeds {seeds}; "
           f"{os.cpu_count()} CPUs, {workers} workers; {opts.periods} periods at {step * 1e9:.0f} ns; "
           f"spice routes alternated in {args.rounds} rounds, fast best of 3)")
     print(f"{'route':<46}{'variations':>12}{'seconds':>10}{'variations/s':>16}")

@@ -160,23 +160,25 @@ def timing(paths: dict[str, Path], rows: int, repeat: int) -> None:
     from cpsim.io._csvcore import default_workers
 
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, pandas {pd.__version__}, "
-          f"pyarrow {__import__('pyarrow').__version__}, cpu {os.cpu_count()}, cpsim parse threads {default_workers()}, "
+          f"pyarrow {__import__('pyarrow').__version__}, cpu {os.cpu_count()}, "
+          f"cpsim parse threads {default_workers()}, "
           f"compiled fast path {'built' if _csvcore._fastrows is not None else 'MISSING (pyarrow only)'}")
     cio.read_capture(paths["generic.csv"])  # warm imports and the page cache
     pd.read_csv(paths["generic.csv"], engine="c")
     runs: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
+
+    def record(key, fn):
+        runs.setdefault(key, []).append(timed(fn, cpu.setdefault(key, [])))
+
     for _ in range(repeat):
         for name, path in paths.items():
-            key = f"cpsim {name}"
-            runs.setdefault(key, []).append(timed(lambda: cio.read_capture(path), cpu.setdefault(key, [])))
+            record(f"cpsim {name}", lambda path=path: cio.read_capture(path))
             if name == "generic.csv":
-                key = "pandas generic.csv"
-                runs.setdefault(key, []).append(timed(lambda: pd.read_csv(path, engine="c"), cpu.setdefault(key, [])))
-                key = "cpsim generic.csv pyarrow-only"
+                record("pandas generic.csv", lambda path=path: pd.read_csv(path, engine="c"))
                 _csvcore.FAST_PATH = False
                 try:
-                    runs.setdefault(key, []).append(timed(lambda: cio.read_capture(path), cpu.setdefault(key, [])))
+                    record("cpsim generic.csv pyarrow-only", lambda path=path: cio.read_capture(path))
                 finally:
                     _csvcore.FAST_PATH = True
 
@@ -201,7 +203,8 @@ def timing(paths: dict[str, Path], rows: int, repeat: int) -> None:
     arrow = runs["cpsim generic.csv pyarrow-only"]
     print(f"cpsim pyarrow-only / pandas (no compiled fast path): median of paired runs "
           f"{statistics.median(p / a for p, a in zip(pdt, arrow)):.2f}")
-    print(f"CPU time pandas / cpsim (min over runs): {min(cpu['pandas generic.csv']) / min(cpu['cpsim generic.csv']):.2f}"
+    cpu_ratio = min(cpu['pandas generic.csv']) / min(cpu['cpsim generic.csv'])
+    print(f"CPU time pandas / cpsim (min over runs): {cpu_ratio:.2f}"
           f"   load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from ._version import __version__
 from .errors import (
     AnalysisError,
     CaptureFormatError,
@@ -18,26 +19,26 @@ from .errors import (
 )
 from .waveform import Waveform
 
-__version__ = "0.1.0"
-
 # name -> module that defines it; resolved on first access (PEP 562).
 _LAZY = {
     "simulate_cp": "cpsim.sim.cp",
     "simulate_pp": "cpsim.sim.pp",
     "PPResult": "cpsim.sim.pp",
     "plateau_levels": "cpsim.sim.closed_form",
-    "analyze": "cpsim.analysis.analyze",
-    "PilotMeasurement": "cpsim.analysis.analyze",
     "read_capture": "cpsim.io",
-    "diagnose_pp": "cpsim.pp",
-    "detect_cp_faults": "cpsim.faults",
+    "read_channels": "cpsim.io",
+    "measure_pilot": "cpsim.analysis.measure",
+    "PilotMeasurement": "cpsim.analysis.measure",
+    "analyze": "cpsim.diagnose.capture",
+    "detect_cp_faults": "cpsim.diagnose.cp",
+    "diagnose_pp": "cpsim.diagnose.pp",
+    "montecarlo": "cpsim.study.runner",
+    "run_montecarlo": "cpsim.study.runner",
+    "run_corners": "cpsim.study.corners",
+    "Tolerance": "cpsim.study.variations",
+    "summarize": "cpsim.study.summary",
     "standard": "cpsim.standard",
     "plot": "cpsim.plot",
-    "montecarlo": "cpsim.sim.batch",
-    "run_montecarlo": "cpsim.sim.batch",
-    "run_corners": "cpsim.sim.corners",
-    "Tolerance": "cpsim.sim.variations",
-    "summarize": "cpsim.tolerance",
 }
 
 __all__ = [

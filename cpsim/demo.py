@@ -4,8 +4,8 @@
    15 A) and two faults (vehicle diode shorted in B, 10 nF of cable capacitance in C), plus a
    plug-in session A1 → B1 → B2 → C2 → B2 stitched from the simulated stretches.
 2. Write each as a scope capture (Rigol DS1000Z CSV layout, 12-bit quantised, seeded noise)
-   in ``out/``, read it back and analyse it (:func:`cpsim.analysis.analyze`), judge every
-   parameter (:mod:`cpsim.report_checks`) and recognise faults (:mod:`cpsim.faults`).
+   in ``out/``, read it back and analyse it (:func:`cpsim.analyze`), judge every
+   parameter (:mod:`cpsim.report.checks`) and recognise faults (:mod:`cpsim.diagnose`).
 3. Run a Monte Carlo over the component tolerances of PILOT-REFERENCE §1: the fast engine
    with many runs per state, the spice engine with a few; judge the yield against IEC 61851,
    SAE J1772 and SmartEVSE's thresholds (PILOT-REFERENCE §2c).
@@ -70,9 +70,8 @@ def write_rigol_csv(path, wave) -> None:
 
 def scope_view(wave, rng: np.random.Generator, *, decimate: int = 1):
     """What a scope records of a simulated waveform: noise, 12-bit steps, optional decimation."""
-    from .waveform import Waveform
-
     from .analysis.synthetic import quantize
+    from .waveform import Waveform
 
     v = quantize(wave.v[::decimate] + rng.normal(0.0, NOISE_RMS_V, wave.v[::decimate].size), ADC_BITS, ADC_RANGE_V)
     t = wave.t[0] + np.arange(v.size) * (wave.sample_interval_s * decimate)
@@ -121,7 +120,8 @@ def run_tolerance(out: Path, runs: int, spice_runs: int, seed: int, workers: int
     """Fast Monte Carlo of B2, C2, D2 (``runs`` each) and spice of C2 (``spice_runs``)."""
     import pandas as pd
 
-    from .sim.batch import run_montecarlo, write_results
+    from .study.results import write_results
+    from .study.runner import run_montecarlo
 
     frames = [run_montecarlo(state, runs, seed=seed, engine="fast", nominal={"duty": DUTY}) for state in "BCD"]
     fast = pd.concat(frames, ignore_index=True)
@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     profile = std.get_profile("iec61851")
 
-    print(f"cpsim demo: simulating 7 CP circuits with ngspice ({PERIODS} ms each, {1 / SAMPLE_INTERVAL_S / 1e6:g} MS/s)")
+    rate = f"{1 / SAMPLE_INTERVAL_S / 1e6:g} MS/s"
+    print(f"cpsim demo: simulating 7 CP circuits with ngspice ({PERIODS} ms each, {rate})")
     captures = simulate_all(out, args.seed)
     t_sim = time.perf_counter() - t0
 
@@ -201,12 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     for mr in studies:
         for entry in mr.per_state:
             cells = "  ".join(f"{_pct(entry['yield'][n]['yield']):>16}" for n in names)
-            print(f"{mr.name + ' (' + str(mr.summary['engine']) + ')':<28} {entry['state']:<6} {entry['runs']:>9,}  {cells}")
+            name = f"{mr.name} ({mr.summary['engine']})"
+            print(f"{name:<28} {entry['state']:<6} {entry['runs']:>9,}  {cells}")
     elapsed = time.perf_counter() - t0
     print()
     print("files:")
     print(f"  {report_path}  ({report_path.stat().st_size / 2**20:.1f} MiB, self-contained: open it in a browser)")
-    print(f"  {out}/cp_*.csv  ({len(captures)} captures, Rigol DS1000Z CSV layout: try `cpsim analyze {captures[0][0]}`)")
+    print(f"  {out}/cp_*.csv  ({len(captures)} captures, Rigol DS1000Z CSV layout: "
+          f"try `cpsim analyze {captures[0][0]}`)")
     print(f"  {out}/mc_fast.parquet, {out}/mc_spice.parquet  (one row per run: parameters, levels, state)")
     print(f"  {plots}/  ({len(pngs)} PNG plots)")
     if args.readme_figure:

@@ -29,9 +29,9 @@ calc    worked out here from the sourced values
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 
@@ -141,7 +141,7 @@ class LimitsProfile:
         if unknown:
             raise ParameterError(f"high_windows keys must be among A B C D E, got {sorted(unknown)}")
 
-    def with_windows(self, name: str | None = None, **windows_v) -> "LimitsProfile":
+    def with_windows(self, name: str | None = None, **windows_v) -> LimitsProfile:
         """A copy with some state windows replaced: ``profile.with_windows(B=(8.2, 9.8))`` [V]."""
         merged = dict(self.high_windows)
         for state, (lo, hi) in windows_v.items():
@@ -188,7 +188,7 @@ J1772 = LimitsProfile(
 PROFILES: Mapping[str, LimitsProfile] = MappingProxyType({p.name: p for p in (IEC61851, J1772)})
 
 
-def get_profile(profile: "str | LimitsProfile") -> LimitsProfile:
+def get_profile(profile: str | LimitsProfile) -> LimitsProfile:
     """Look a profile up by name, or pass a :class:`LimitsProfile` through."""
     if isinstance(profile, LimitsProfile):
         return profile

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class Waveform:
         object.__setattr__(self, "metadata", dict(self.metadata))
 
     @classmethod
-    def from_arrays(cls, t, v, *, channel: str = "cp", metadata: Mapping[str, Any] | None = None) -> "Waveform":
+    def from_arrays(cls, t, v, *, channel: str = "cp", metadata: Mapping[str, Any] | None = None) -> Waveform:
         """Build a waveform from time [s] and value [V] arrays."""
         return cls(t, v, channel, dict(metadata or {}))
 
@@ -77,7 +78,7 @@ class Waveform:
     def from_uniform(
         cls, v, *, sample_interval_s: float, t0_s: float = 0.0, channel: str = "cp",
         metadata: Mapping[str, Any] | None = None,
-    ) -> "Waveform":
+    ) -> Waveform:
         """Build a waveform from equally spaced samples: ``t = t0_s + k * sample_interval_s``."""
         dt = float(sample_interval_s)
         if not np.isfinite(dt) or dt <= 0:
@@ -85,13 +86,6 @@ class Waveform:
         v = np.asarray(v, dtype=np.float64)
         t = float(t0_s) + dt * np.arange(v.size, dtype=np.float64)
         return cls(t, v, channel, dict(metadata or {}))
-
-    @classmethod
-    def from_file(cls, path, *, fmt: str | None = None, channel: str | int | None = None) -> "Waveform":
-        """Read one channel of a capture file (see :func:`cpsim.read_capture`)."""
-        from .io import read_capture
-
-        return read_capture(path, fmt=fmt, channel=channel)
 
     def __len__(self) -> int:
         return int(self.t.size)
@@ -111,7 +105,7 @@ class Waveform:
         """Mean sample rate [Hz]."""
         return 1.0 / self.sample_interval_s
 
-    def slice_time(self, t_start_s: float, t_end_s: float) -> "Waveform":
+    def slice_time(self, t_start_s: float, t_end_s: float) -> Waveform:
         """The samples with ``t_start_s <= t <= t_end_s`` as a new waveform."""
         lo = np.searchsorted(self.t, t_start_s, side="left")
         hi = np.searchsorted(self.t, t_end_s, side="right")

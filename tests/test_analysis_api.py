@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 import cpsim
-from cpsim import ParameterError, standard
-from cpsim.analysis import PilotMeasurement, analyze, measure_pilot
+from cpsim import ParameterError, PilotMeasurement, analyze, measure_pilot, standard
 from cpsim.analysis.synthetic import Stretch, pilot_waveform
 
 REQUIRED = {"state", "v_high", "v_low", "duty", "frequency_hz", "current_a", "digital_comm", "rise_time_s",

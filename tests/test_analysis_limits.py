@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 
-from cpsim import ParameterError, Waveform
-from cpsim.analysis import analyze
+from cpsim import ParameterError, Waveform, analyze
 from cpsim.analysis.synthetic import Stretch, pilot_waveform
 from cpsim.io import read_capture
-from cpsim.report_checks import check_measurement
+from cpsim.report.checks import check_measurement
 
 
 def test_unresolved_edges_are_not_reported_as_slow():

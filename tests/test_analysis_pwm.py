@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cpsim.analysis import analyze
+from cpsim import analyze
 from cpsim.analysis.synthetic import Stretch, pilot_waveform
 
 DUTIES = [0.05, 0.10, 0.25, 0.50, 0.85, 0.96]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cpsim.analysis import analyze
+from cpsim import analyze
 from cpsim.sim.closed_form import plateau_levels
 from cpsim.sim.cp import simulate_cp
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cpsim import Waveform, standard
-from cpsim.analysis import analyze
+from cpsim import Waveform, analyze, standard
 from cpsim.analysis.states import CODE, INVALID, classify_dc, classify_pwm, diode_fault
 from cpsim.analysis.synthetic import Stretch, pilot_waveform
 

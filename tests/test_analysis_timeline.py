@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cpsim.analysis import analyze
+from cpsim import analyze
 from cpsim.analysis.synthetic import Stretch, pilot_waveform
 
 P = 1e-3  # one nominal period [s]

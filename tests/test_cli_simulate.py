@@ -70,7 +70,7 @@ def test_errors_are_one_line_exit_2(args, needle, tmp_path):
 
 @pytest.mark.parametrize("args", [[], ["simulate"], ["simulate", "cp"], ["simulate", "pp"], ["analyze"], ["formats"]])
 def test_help_explains_units(args):
-    from cpsim.cli import UNITS_NOTE
+    from cpsim.cli.common import UNITS_NOTE
 
     r = cpsim(*args, "--help")
     assert r.returncode == 0

@@ -9,9 +9,8 @@ import math
 import pytest
 
 import cpsim
-from cpsim import diagnose_pp
-from cpsim.analysis import analyze
-from cpsim.faults import detect_cp_faults
+from cpsim import analyze, diagnose_pp
+from cpsim.diagnose.cp import detect_cp_faults
 from cpsim.sim import simulate_cp
 from cpsim.sim.pp import simulate_pp
 from cpsim.standard import R_VENT_OHM, current_from_duty, duty_from_current

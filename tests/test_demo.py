@@ -69,7 +69,7 @@ def test_demo_main_job(tmp_path):
     # the summary: one line per capture with the right reading, verdict and faults
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("cp_")}
     assert set(lines) == {f"{stem}.csv" for stem, *_ in CAPTURES} | {"cp_session.csv"}
-    for stem, state, fault, expected, _ in CAPTURES:
+    for stem, _state, fault, expected, _ in CAPTURES:
         cols = lines[f"{stem}.csv"].split()
         assert cols[1] == expected
         assert ("fail" in cols) == (fault is not None), lines[f"{stem}.csv"]
@@ -82,7 +82,7 @@ def test_demo_main_job(tmp_path):
 
     # the files it names
     from cpsim import read_capture
-    from cpsim.sim.batch import read_results
+    from cpsim.study.results import read_results
 
     session = read_capture(out_dir / "cp_session.csv")
     assert session.metadata["format"] == "rigol-csv"
@@ -102,4 +102,5 @@ def test_demo_main_job(tmp_path):
     assert doc.sections.count("capture") == 7 and doc.sections.count("montecarlo") == 2
     assert len(doc.images) == len(pngs)
     assert all(u.startswith("data:image/png;base64,") for u in doc.urls)
-    assert base64.b64decode(doc.images[0].split(",", 1)[1]) == (out_dir / "plots" / "cp_session_csv_overview.png").read_bytes()
+    overview_png = (out_dir / "plots" / "cp_session_csv_overview.png").read_bytes()
+    assert base64.b64decode(doc.images[0].split(",", 1)[1]) == overview_png

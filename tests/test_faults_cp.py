@@ -12,13 +12,14 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import plateau_medians
+
 from cpsim import ParameterError
-from cpsim.faults import CP_FAULTS, FAULT_CODES, cp_fault
+from cpsim.diagnose.cp import FAULT_CODES
 from cpsim.sim import CpCircuit, plateau_levels, simulate_cp, simulate_cp_batch
 from cpsim.sim.closed_form import diode_plateau_v
 from cpsim.sim.netlist import CIRCUITS_DIR, load_scenario
+from cpsim.sim.scenarios import CP_FAULTS, cp_fault
 
 R1, R_WIRE, SHORT = 1000.0, 0.1, 0.01
 
@@ -47,7 +48,7 @@ def test_registry_is_consistent():
         assert fault.description
         defaults = load_scenario(fault.netlist).defaults
         assert set(fault.netlist_params) <= set(defaults)
-        fields = {f for f in CpCircuit.__dataclass_fields__}
+        fields = set(CpCircuit.__dataclass_fields__)
         assert set(fault.changes) <= fields
 
 

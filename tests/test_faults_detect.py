@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from cpsim.analysis import analyze
-from cpsim.faults import CP_FAULTS, FAULT_CODES, Fault, detect_cp_faults
+from cpsim import analyze
+from cpsim.diagnose.cp import FAULT_CODES, Fault, detect_cp_faults
 from cpsim.sim import simulate_cp
+from cpsim.sim.scenarios import CP_FAULTS
 
 
 @dataclass(frozen=True)

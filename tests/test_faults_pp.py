@@ -14,9 +14,9 @@ import sys
 import pytest
 
 from cpsim import ParameterError, diagnose_pp
-from cpsim.faults import OPEN_OHM, PP_FAULTS, pp_fault
 from cpsim.sim.netlist import CIRCUITS_DIR, load_scenario
 from cpsim.sim.pp import simulate_pp
+from cpsim.sim.scenarios import OPEN_OHM, PP_FAULTS, pp_fault
 
 
 def _divider(v, r_top, r_bottom):

@@ -145,8 +145,9 @@ def test_forcing_the_wrong_layout_is_a_capture_error(tmp_path, fmt):
 
 
 def test_ambiguous_detection_names_the_candidates(tmp_path, monkeypatch):
-    always = lambda head: True  # noqa: E731
-    fake = [cio.Format("a-scope", "A", always, cio.generic.layout), cio.Format("b-scope", "B", always, cio.generic.layout)]
+    always = lambda head: True
+    fake = [cio.Format("a-scope", "A", always, cio.generic.layout),
+            cio.Format("b-scope", "B", always, cio.generic.layout)]
     monkeypatch.setattr(cio, "FORMATS", fake)
     err = read_error(write(tmp_path, GOOD))
     assert "ambiguous" in str(err) and "a-scope, b-scope" in str(err)

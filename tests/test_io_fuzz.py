@@ -123,7 +123,8 @@ def test_random_bytes(workdir, data):
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     rows=st.lists(
-        st.tuples(st.floats(allow_nan=True, allow_infinity=True, width=64), st.floats(width=32)), min_size=0, max_size=40
+        st.tuples(st.floats(allow_nan=True, allow_infinity=True, width=64), st.floats(width=32)),
+        min_size=0, max_size=40,
     ),
     header=st.sampled_from(["time_s,cp_v\n", "time,value\n", "", "Time [s],ADC\n", "x-axis,1\nsecond,Volt\n"]),
 )

@@ -249,8 +249,8 @@ def test_list_formats_matches_registry():
     assert [f.name for f in cio.FORMATS if f.fallback] == ["generic"]
 
 
-def test_waveform_from_file_uses_the_readers():
-    w = Waveform.from_file(FIXTURES / "owon_hds.csv")
+def test_facade_read_capture_uses_the_readers():
+    w = cio.read_capture(FIXTURES / "owon_hds.csv")
     assert w.metadata["format"] == "owon"
 
 

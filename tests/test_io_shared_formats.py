@@ -22,10 +22,12 @@ pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} not prese
 
 # file: (format, channels, dt_s, source of dt). dt None: irregular (event) timestamps.
 EXPECTED = {
-    "digilent__AnalogDiscovery2_Step.csv": ("digilent", ["Channel 1", "Channel 2"], 1 / 1.5873e6, "header: Sample rate 1.5873e+06Hz"),
+    "digilent__AnalogDiscovery2_Step.csv": ("digilent", ["Channel 1", "Channel 2"], 1 / 1.5873e6,
+                                            "header: Sample rate 1.5873e+06Hz"),
     "hantek__DSO5000_WaveData50.csv": ("hantek", ["CH1"], 0.2e-6, "SOURCES.md: 0.2 µs/pt"),
     "keysight__MSO7034A_scope_3.csv": ("keysight", ["CH1", "CH2"], 2e-6, "SOURCES.md: 2 µs/pt"),
-    "keysight__MSO7034A_scope_7_1_asciixy.csv": ("keysight", ["CH1"], 20e-6, "first/last rows: -1 ms .. 0.98 ms in 100 points"),
+    "keysight__MSO7034A_scope_7_1_asciixy.csv": ("keysight", ["CH1"], 20e-6,
+                                                 "first/last rows: -1 ms .. 0.98 ms in 100 points"),
     "keysight__unknown-model_scope_1.csv": ("keysight", ["CH1"], 10e-6, "SOURCES.md: 10 µs/pt"),
     "owon__HDS242_WAVE1.CSV": ("owon", ["CH1"], 0.08e-6, "header: Time interval 0.08uS"),
     "owon__HDS242_WAVE3.CSV": ("owon", ["CH1"], 0.40e-6, "header: Time interval 0.40uS"),
@@ -42,7 +44,8 @@ EXPECTED = {
     "rigol__DS2072A-9.csv": ("rigol-csv", ["CH2"], 0.5e-6, "SOURCES.md: 0.5 µs/pt"),
     "rigol__DS4024-A.csv": ("rigol-csv", ["CH1", "CH2"], 2e-6, "SOURCES.md: 2 µs/pt"),
     "rigol__MSO5354_RigolDS3.csv": ("rigol-mso5000", ["CH1"], 5e-7, "header: tInc = 5e-07s"),
-    "rigol__unknown-model_PowerElectronics_Lab4_NewFile1.csv": ("rigol-csv", ["CH1", "CH2"], 2e-9, "SOURCES.md: 2 ns/pt"),
+    "rigol__unknown-model_PowerElectronics_Lab4_NewFile1.csv": ("rigol-csv", ["CH1", "CH2"], 2e-9,
+                                                                "SOURCES.md: 2 ns/pt"),
     "rohde-schwarz__rs_rtp_05.Wfm.csv": ("generic", ["CH1", "CH2"], 25e-12, "SOURCES.md: 25 ps/pt"),
     "saleae__logic2-analog_WP4-code_analog.csv": ("saleae", ["ADC", "FUENTE CORRIENTE"], 20e-3, "SOURCES.md: 20 ms/pt"),
     "saleae__logic2-digital_SENTToUSB_digital.csv": ("saleae", ["Channel 2"], None, "one row per transition"),

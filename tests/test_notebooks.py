@@ -6,10 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 import nbclient  # installed by `make test` (the [test] extra): a missing one is a failure, not a skip
 import nbformat
+import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT_S = 300

@@ -9,9 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from cpsim import plot
+from cpsim import analyze, plot
 from cpsim import standard as std
-from cpsim.analysis import analyze
 from cpsim.analysis.synthetic import Stretch, pilot_waveform
 from cpsim.plot import detail as plot_detail
 
@@ -40,7 +39,7 @@ def session():
 def mc_frame():
     import pandas as pd
 
-    from cpsim.sim.batch import run_montecarlo
+    from cpsim.study.runner import run_montecarlo
 
     frames = [run_montecarlo(s, 5000, seed=11) for s in ("B", "C")]
     df = pd.concat(frames, ignore_index=True)
@@ -61,7 +60,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 def test_import_cpsim_plot_and_report_load_no_matplotlib():
     code = textwrap.dedent("""
         import sys
-        import cpsim, cpsim.plot, cpsim.report, cpsim.report_checks, cpsim.demo
+        import cpsim, cpsim.plot, cpsim.report, cpsim.report.checks, cpsim.demo
         cpsim.plot.waveform  # attribute access only
         print(sorted(m for m in ("matplotlib", "pandas", "PySpice") if m in sys.modules))
     """)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from cpsim import ParameterError, diagnose_pp
-from cpsim.pp import PPDiagnosis, resistance_window
+from cpsim.diagnose.pp import PPDiagnosis, resistance_window
 
 
 def test_tolerance_window_is_parts_plus_meter():

@@ -13,11 +13,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from cpsim import analyze
 from cpsim import standard as std
-from cpsim.analysis import analyze
 from cpsim.analysis.synthetic import Stretch, pilot_waveform
-from cpsim.faults import Fault
-from cpsim.report_checks import VERDICTS, CheckRow, check_measurement, check_segments, overall_verdict
+from cpsim.diagnose.cp import Fault
+from cpsim.report.checks import VERDICTS, CheckRow, check_measurement, check_segments, overall_verdict
 
 ALWAYS = ["state", "v_high", "v_low", "diode", "duty", "frequency_hz", "rise_time_s", "fall_time_s", "current_a",
           "ripple", "overshoot"]
@@ -256,7 +256,7 @@ def parse(text: str) -> _Doc:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    from cpsim.sim.batch import run_montecarlo
+    from cpsim.study.runner import run_montecarlo
 
     d = tmp_path_factory.mktemp("report")
     good = pilot_waveform([Stretch(0.012, 12.0), Stretch(0.015, 9.0, -12.0, 0.25), Stretch(0.02, 6.0, -12.0, 0.25)],
@@ -347,11 +347,11 @@ def test_report_summary_timeline_and_montecarlo(report_html):
 
 
 def test_report_accepts_waveforms_frames_and_needs_something(inputs):
-    from cpsim import Waveform
+    from cpsim.io import read_capture
     from cpsim.report import render_report
-    from cpsim.sim.batch import read_results
+    from cpsim.study.results import read_results
 
-    wave = Waveform.from_file(inputs / "slow.csv")
+    wave = read_capture(inputs / "slow.csv")
     html_text, written = render_report([wave], [read_results(inputs / "mc.csv")], profile="j1772")
     assert written == []
     assert "limits profile <b>j1772</b>" in html_text

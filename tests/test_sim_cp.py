@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import plateau_medians
+
 from cpsim import ParameterError, Waveform
 from cpsim.sim import CpCircuit, plateau_levels, simulate_cp, simulate_cp_batch
 from cpsim.sim.netlist import compose, load_scenario

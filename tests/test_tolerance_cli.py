@@ -15,7 +15,7 @@ def cpsim(*args):
 def test_tolerance_modules_stay_light():
     code = ("import sys, cpsim\n"
             "cpsim.Tolerance, cpsim.montecarlo, cpsim.run_corners, cpsim.summarize\n"
-            "import cpsim.cli, cpsim.sim.batch, cpsim.sim.engines, cpsim.sim.corners, cpsim.tolerance\n"
+            "import cpsim.cli, cpsim.study.runner, cpsim.study.engines, cpsim.study.corners, cpsim.study.summary\n"
             "print(','.join(m for m in ('pandas', 'pyarrow', 'tqdm', 'dask', 'distributed', 'PySpice')"
             " if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -114,8 +114,8 @@ def test_ctrl_c_keeps_the_finished_rows_and_resume_uses_them(tmp_path):
 
     import numpy as np
 
-    from cpsim.sim.batch import run_montecarlo
-    from cpsim.sim.variations import resolve_tolerances, sample
+    from cpsim.study.runner import run_montecarlo
+    from cpsim.study.variations import resolve_tolerances, sample
 
     out = tmp_path / "mc.parquet"
     parts = tmp_path / "mc.parquet.parts"

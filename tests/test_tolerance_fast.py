@@ -5,12 +5,13 @@ import pandas as pd
 import pytest
 
 from cpsim import ParameterError
-from cpsim.sim.batch import read_results, run_montecarlo
 from cpsim.sim.closed_form import blocked_low_v
-from cpsim.sim.corners import run_corners
-from cpsim.sim.variations import Tolerance
 from cpsim.standard import custom_profile
-from cpsim.tolerance import summarize
+from cpsim.study.corners import run_corners
+from cpsim.study.results import read_results
+from cpsim.study.runner import run_montecarlo
+from cpsim.study.summary import summarize
+from cpsim.study.variations import Tolerance
 
 # PILOT-REFERENCE §2a / §8 worst case (calc, ideal diode 0.55-0.85 V, section 1 tolerances)
 SECTION_2A = {"B": (8.37, 9.59), "C": (5.47, 6.53), "D": (2.59, 3.28)}

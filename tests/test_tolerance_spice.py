@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cpsim.sim.batch import run_montecarlo
-from cpsim.sim.variations import Tolerance
+from cpsim.study.runner import run_montecarlo
+from cpsim.study.variations import Tolerance
 
 SEED = 17
 RUNS = 64  # the interrupted / resumed / distributed studies
@@ -135,7 +135,7 @@ def test_dask_distributed_executor(reference, processes):
 
 
 def test_state_e_and_slow_pwm_are_read_as_simulated():
-    from cpsim.tolerance import summarize
+    from cpsim.study.summary import summarize
 
     e = run_montecarlo("E", 4, seed=1, engine="spice", workers=1)
     assert summarize(e, "iec61851")["yield"] == 1.0 and (e["state"] == "E").all()
@@ -147,7 +147,7 @@ def test_state_e_and_slow_pwm_are_read_as_simulated():
 @pytest.mark.parametrize("workers", [0, -3, 2.5, True])
 def test_bad_worker_counts_are_refused(workers):
     from cpsim import ParameterError
-    from cpsim.sim.corners import run_corners
+    from cpsim.study.corners import run_corners
 
     with pytest.raises(ParameterError, match="workers"):
         run_corners("C", engine="spice", workers=workers)

@@ -8,9 +8,18 @@ from scipy import stats
 
 from cpsim import ParameterError
 from cpsim.sim.closed_form import diode_model
-from cpsim.sim.variations import (BLOCK, DEFAULT_TOLERANCES, PARAMETERS, Tolerance, diode_area_for_shift,
-                                  nominal_forward_voltage_v, operating_current_a, parse_tolerance,
-                                  resolve_tolerances, sample)
+from cpsim.study.variations import (
+    BLOCK,
+    DEFAULT_TOLERANCES,
+    PARAMETERS,
+    Tolerance,
+    diode_area_for_shift,
+    nominal_forward_voltage_v,
+    operating_current_a,
+    parse_tolerance,
+    resolve_tolerances,
+    sample,
+)
 
 
 def test_tolerance_forms_and_bounds():

@@ -1,6 +1,8 @@
 """Measurement of pilot waveforms: pure, vectorised numpy functions of ``(t, v)``.
 
-``cpsim.analyze(source)`` is the entry point; :func:`measure_pilot` is the same on raw arrays.
+``cpsim.analyze(source)`` is the entry point (this measurement plus the fault diagnosis of
+:mod:`cpsim.diagnose`); :func:`measure` measures a file or :class:`~cpsim.Waveform`, and
+:func:`measure_pilot` the same on raw arrays.
 The building blocks are public for custom pipelines:
 
 ==============  ===============================================================
@@ -9,15 +11,15 @@ The building blocks are public for custom pipelines:
 ``pwm``         plateaus between edges, per-cycle measurements (:class:`CycleTable`)
 ``states``      state classification by a limits profile, diode-fault rule
 ``timeline``    units -> runs -> :class:`Segment` timeline
-``analyze``     :func:`analyze`, :func:`measure_pilot`, :class:`PilotMeasurement`
+``measure``     :func:`measure`, :func:`measure_pilot`, :class:`PilotMeasurement`
 ``synthetic``   ideal trapezoid pilot waveforms with known truth (tests, benchmarks)
 ==============  ===============================================================
 """
 
 from __future__ import annotations
 
-from .analyze import PilotMeasurement, analyze, measure_pilot
+from .measure import PilotMeasurement, measure, measure_pilot
 from .pwm import CycleTable
 from .timeline import Segment
 
-__all__ = ["analyze", "measure_pilot", "PilotMeasurement", "CycleTable", "Segment"]
+__all__ = ["measure", "measure_pilot", "PilotMeasurement", "CycleTable", "Segment"]

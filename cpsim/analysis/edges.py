@@ -52,7 +52,7 @@ class Transitions:
         return int(self.rising.size)
 
     @classmethod
-    def empty(cls, n_crossings: int = 0, too_many: bool = False) -> "Transitions":
+    def empty(cls, n_crossings: int = 0, too_many: bool = False) -> Transitions:
         z = np.zeros(0, dtype=np.int64)
         return cls(np.zeros(0, dtype=bool), z, z, n_crossings, too_many)
 

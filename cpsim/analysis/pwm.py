@@ -182,7 +182,7 @@ class CycleTable:
         return 1.0 / self.period_s
 
     @classmethod
-    def empty(cls) -> "CycleTable":
+    def empty(cls) -> CycleTable:
         f = np.zeros(0)
         return cls(f, f, f, f, f, f, f, f, f, f, np.zeros(0, dtype=object), np.zeros(0, dtype=np.int8),
                    np.zeros(0, dtype=bool), f, f)

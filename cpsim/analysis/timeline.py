@@ -122,7 +122,7 @@ class Units:
     @classmethod
     def make(cls, kind, t_start, t_end, code, reason=None, reason_value=None, duty=None, diode=None,
              cycle=None, level_sum=None, level_sq=None, level_n=None, fallback=None,
-             fallback_reason=None) -> "Units":
+             fallback_reason=None) -> Units:
         n = np.asarray(t_start).size
 
         def arr(x, fill, dtype):
@@ -135,13 +135,13 @@ class Units:
                    arr(fallback_reason, Reason.ISOLATED_PULSE, np.int8))
 
     @classmethod
-    def concat(cls, parts: list["Units"]) -> "Units":
+    def concat(cls, parts: list[Units]) -> Units:
         fields = cls.__dataclass_fields__
         joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
         order = np.argsort(joined["t_start"], kind="stable")
         return cls(**{f: a[order] for f, a in joined.items()})
 
-    def replace(self, **arrays) -> "Units":
+    def replace(self, **arrays) -> Units:
         d = {f: getattr(self, f) for f in self.__dataclass_fields__}
         d.update(arrays)
         return Units(**d)

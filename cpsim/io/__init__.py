@@ -27,15 +27,17 @@ import logging
 import os
 import re
 from contextlib import contextmanager
-from typing import Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import CaptureFormatError, CpsimError, ParameterError
 from ..waveform import Waveform
 from . import digilent, generic, hantek, keysight, owon, picoscope, rigol, saleae, siglent, tektronix
-from ._csvcore import MAX_LINE_BYTES, Table, iter_table, line_text, read_table
+from ._csvcore import MAX_LINE_BYTES, Table, iter_table, read_table
 from ._layout import Channel, Head, Layout, read_head
+from ._rowerrors import line_text
 
 __all__ = ["FORMATS", "Format", "read_capture", "read_channels", "iter_chunks", "list_formats", "detect_format"]
 
@@ -61,7 +63,8 @@ FORMATS: list[Format] = [
     Format("rigol-csv", "Rigol DS1000Z/DS2000/DS4000/MSO on-scope CSV: X,CH1,…,Start,Increment",
            rigol.sniff_csv, rigol.layout_csv),
     Format("rigol-ds1000e", "Rigol DS1000E/CA CSV: X,CH1, / Second,Volt,", rigol.sniff_ds1000e, rigol.layout_ds1000e),
-    Format("rigol-ds1000b", "Rigol DS1000B CSV: ,CH2,CH4 / Second,Volt,Volt", rigol.sniff_ds1000b, rigol.layout_ds1000b),
+    Format("rigol-ds1000b", "Rigol DS1000B CSV: ,CH2,CH4 / Second,Volt,Volt", rigol.sniff_ds1000b,
+           rigol.layout_ds1000b),
     Format("rigol-ds1000d", "Rigol DS1000D CSV: X,CH 1 (V),CH 2 (V)", rigol.sniff_ds1000d, rigol.layout_ds1000d),
     Format("rigol-mso5000", "Rigol MSO5000/DHO CSV: CH1(V),t0 = …s, tInc = …s (no time column)",
            rigol.sniff_mso5000, rigol.layout_mso5000),
@@ -186,7 +189,7 @@ def iter_chunks(
 _BINARY_KINDS = [
     (lambda raw: raw[:4] in (b"AG10", b"AG01"), "a Keysight/Agilent .bin waveform"),
     (lambda raw: raw[:2] == b"#9" and b"WAVEDESC" in raw[:64], "a LeCroy .trc waveform"),
-    (lambda raw: raw.startswith(b":WFMP") or raw.startswith(b":CURV"), "a Tektronix .isf waveform"),
+    (lambda raw: raw.startswith((b":WFMP", b":CURV")), "a Tektronix .isf waveform"),
     (lambda raw: raw[:4] == b"lwf\x00", "a Hantek .lwf waveform"),
     (lambda raw: raw[:4] == b"PK\x03\x04", "a ZIP archive (a sigrok .sr session or a zipped export)"),
     (lambda raw: raw[:2] in (b"\xff\xfe", b"\xfe\xff"), "UTF-16 text (save it as UTF-8 or ASCII)"),

@@ -27,28 +27,24 @@ cannot be detected by any reader.
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import threading
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
 from ..errors import CaptureFormatError
-from ._layout import is_number
+from ._layout import Table
+from ._rowerrors import MAX_LINE_BYTES, RowProblem, explain_row, line_of, locate_problem
 
 __all__ = ["Table", "Parsed", "read_table", "iter_table", "BLOCK_BYTES", "MAX_LINE_BYTES", "default_workers"]
 
 BLOCK_BYTES = 2 << 20
 """Bytes per parse block (at most). Measured on 100-400 MB files: 1-4 MiB blocks parse with
 the least CPU (they stay in cache) and keep memory in flight low; 8 MiB was 10 % slower."""
-
-MAX_LINE_BYTES = 1 << 20
-"""A line longer than this is not a capture row; reading stops with an error instead of buffering it."""
 
 FAST_PATH = True
 """Use the compiled fast path (:mod:`cpsim.io._fastrows`) when it is built; tests and the
@@ -72,37 +68,11 @@ def default_workers() -> int:
     return max(1, min(4, n))
 
 
-@dataclass(frozen=True)
-class Table:
-    """Where the numeric rows are and which columns to convert."""
-
-    path: str
-    start: int  # byte offset of the first data row
-    first_line: int  # its 1-based line number
-    ncols: int  # fields per row
-    usecols: tuple[int, ...]  # columns to convert (0-based)
-    delimiter: str = ","
-    decimal: str = "."
-    eol: bytes = b"\n"
-    value_cols: tuple[int, ...] = ()  # a last row with all of these empty is dropped
-    labels: tuple[str, ...] = ()  # column names for messages, indexed by column
-    int_cols: tuple[int, ...] = ()  # sample-index columns: parsed as int64 (cheaper, and must be whole)
-
-
 @dataclass
 class Parsed:
     columns: dict[int, np.ndarray]
     nrows: int
     dropped_line: int | None
-
-
-class _RowProblem(Exception):
-    """Raised in a worker: ``row`` is 0-based within the block (None if unknown)."""
-
-    def __init__(self, row: int | None, message: str):
-        super().__init__(message)
-        self.row = row
-        self.message = message
 
 
 def read_table(table: Table, *, workers: int | None = None, block_bytes: int | None = None) -> Parsed:
@@ -209,7 +179,7 @@ class _Reader:
             block_bytes = min(BLOCK_BYTES, max(1 << 20, region // (8 * self.workers)))
         self.block_bytes = max(int(block_bytes), 64)
 
-    def __enter__(self) -> "_Reader":
+    def __enter__(self) -> _Reader:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -344,7 +314,7 @@ class _Reader:
     def _collect_now(self, ab: tuple[int, int]) -> tuple[dict[int, np.ndarray], int]:
         try:
             cols = self._parse(*ab)
-        except _RowProblem as problem:
+        except RowProblem as problem:
             raise self._row_error(problem) from problem.__cause__
         self.rows += len(next(iter(cols.values())))
         return cols, ab[1] - ab[0]
@@ -352,12 +322,12 @@ class _Reader:
     def _collect(self, fut: Future, nbytes: int) -> tuple[dict[int, np.ndarray], int]:
         try:
             cols = fut.result()
-        except _RowProblem as problem:
+        except RowProblem as problem:
             raise self._row_error(problem) from problem.__cause__
         self.rows += len(next(iter(cols.values())))
         return cols, nbytes
 
-    def _row_error(self, problem: _RowProblem) -> CaptureFormatError:
+    def _row_error(self, problem: RowProblem) -> CaptureFormatError:
         line = None if problem.row is None else self.table.first_line + self.rows + problem.row
         return self._fail(problem.message, line)
 
@@ -388,7 +358,7 @@ class _Reader:
                 convert_options=self.convert_options,
             )
         except Exception as exc:  # ArrowInvalid, ArrowMemoryError, ...: explain the row ourselves
-            raise self._locate(bytes(data), str(exc)) from exc
+            raise locate_problem(self.table, bytes(data), str(exc)) from exc
         cols: dict[int, np.ndarray] = {}
         for c in self.table.usecols:
             column = table.column(self.names[c])
@@ -396,7 +366,8 @@ class _Reader:
             # guards against a pyarrow that still reports nulls.
             if column.null_count:
                 row = column.is_null().to_pylist().index(True)
-                raise _RowProblem(row, self._explain(_line_of(bytes(data), row)) or "value is not a finite number")
+                why = explain_row(self.table, line_of(bytes(data), row))
+                raise RowProblem(row, why or "value is not a finite number")
             cols[c] = _numpy_view(column)
         return cols
 
@@ -414,55 +385,6 @@ class _Reader:
         for arr in cols.values():
             arr.flags.writeable = False  # like pyarrow's buffers: iter_table hands out read-only views
         return cols
-
-    def _locate(self, data: bytes, message: str) -> _RowProblem:
-        m = re.search(r"Row #(\d+)", message)
-        if m:
-            row = int(m.group(1)) - 1
-            why = self._explain(_line_of(data, row))
-            if why:
-                return _RowProblem(row, why)
-        for row, line in enumerate(data.splitlines()):
-            why = self._explain(line)
-            if why:
-                return _RowProblem(row, why)
-        return _RowProblem(int(m.group(1)) - 1 if m else None, f"unreadable data ({message[:200]})")
-
-    def _explain(self, raw: bytes | None) -> str | None:
-        """What is wrong with one data line, in words; None when nothing is."""
-        if raw is None:
-            return None
-        if len(raw) > MAX_LINE_BYTES:
-            return f"line longer than {MAX_LINE_BYTES >> 20} MiB: not a capture row"
-        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        shown = text if len(text) <= 60 else text[:57] + "..."
-        if not text.strip():
-            return "blank line inside the data (expected a row of numbers)"
-        cells = text.split(self.table.delimiter)
-        if len(cells) != self.table.ncols:
-            return (
-                f"row has {len(cells)} fields, expected {self.table.ncols} like line "
-                f"{self.table.first_line}: {shown!r}"
-            )
-        for c in self.table.usecols:
-            cell = cells[c].strip()
-            label = self.table.labels[c] if c < len(self.table.labels) and self.table.labels[c] else f"column {c + 1}"
-            if cell == "":
-                return f"empty {label} value (expected a number): {shown!r}"
-            cell_shown = cell if len(cell) <= 30 else cell[:27] + "..."
-            if c in self.table.int_cols:
-                if not re.fullmatch(r"[+-]?\d{1,18}", cell):
-                    return f"{label} value {cell_shown!r} is not a whole number"
-                continue
-            if not is_number(cell, self.table.decimal):
-                hint = ""
-                if "∞" in cell:
-                    hint = " (PicoScope writes ∞ for an over-range sample; capture with a larger range)"
-                return f"{label} value {cell_shown!r} is not a finite number{hint}"
-            if not math.isfinite(float(cell.replace(",", ".") if self.table.decimal == "," else cell)):
-                return f"{label} value {cell_shown!r} is too large for a float"
-        return None
-
 
 _KIND_SKIP, _KIND_FLOAT, _KIND_INT = 0, 1, 2
 
@@ -492,33 +414,3 @@ def _numpy_view(column) -> np.ndarray:
     if len(parts) == 1:
         return parts[0]
     return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
-
-
-def _line_of(data: bytes, row: int) -> bytes | None:
-    lines = data.splitlines()
-    return lines[row] if 0 <= row < len(lines) else None
-
-
-def line_text(path: str, start: int, first_line: int, line: int, eol: bytes = b"\n") -> bytes:
-    """The bytes of 1-based ``line`` of the data region starting at ``start`` (error path only)."""
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        current, carry = first_line, b""
-        while True:
-            chunk = fh.read(4 << 20)
-            if not chunk:
-                return carry[:MAX_LINE_BYTES] if current == line else b""
-            buf = carry + chunk
-            pos = 0
-            while current < line:
-                i = buf.find(eol, pos)
-                if i < 0:
-                    break
-                pos, current = i + 1, current + 1
-            if current == line:
-                end = buf.find(eol, pos)
-                if end >= 0 or len(buf) - pos > MAX_LINE_BYTES:
-                    return buf[pos : pos + MAX_LINE_BYTES] if end < 0 else buf[pos:end].rstrip(b"\r")
-                carry = buf[pos:]
-            else:
-                carry = b""

@@ -279,3 +279,20 @@ def first_data_line(head: Head, start: int, delimiter: str, decimal: str = ".") 
             raise head.fail("no data rows after the header", line=i + 1)
         raise head.fail(f"no data row within the first {HEAD_BYTES >> 10} KiB (preamble too long?)")
     return i
+
+
+@dataclass(frozen=True)
+class Table:
+    """Where the numeric rows are and which columns to convert."""
+
+    path: str
+    start: int  # byte offset of the first data row
+    first_line: int  # its 1-based line number
+    ncols: int  # fields per row
+    usecols: tuple[int, ...]  # columns to convert (0-based)
+    delimiter: str = ","
+    decimal: str = "."
+    eol: bytes = b"\n"
+    value_cols: tuple[int, ...] = ()  # a last row with all of these empty is dropped
+    labels: tuple[str, ...] = ()  # column names for messages, indexed by column
+    int_cols: tuple[int, ...] = ()  # sample-index columns: parsed as int64 (cheaper, and must be whole)

@@ -9,8 +9,16 @@ from __future__ import annotations
 import re
 
 from ._layout import (
-    Channel, Head, Layout, TimeAxis, channel_number, first_data_line, parse_quantity, split_fields,
-    time_unit_scale, value_unit_scale,
+    Channel,
+    Head,
+    Layout,
+    TimeAxis,
+    channel_number,
+    first_data_line,
+    parse_quantity,
+    split_fields,
+    time_unit_scale,
+    value_unit_scale,
 )
 
 _NAMED = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")

@@ -15,7 +15,14 @@ from __future__ import annotations
 import re
 
 from ._layout import (
-    Channel, Head, Layout, TimeAxis, channel_number, is_number, split_fields, time_unit_scale,
+    Channel,
+    Head,
+    Layout,
+    TimeAxis,
+    channel_number,
+    is_number,
+    split_fields,
+    time_unit_scale,
     value_unit_scale,
 )
 

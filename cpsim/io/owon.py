@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import re
 
-from ._layout import Channel, Head, Layout, TimeAxis, channel_number, first_data_line, parse_quantity, split_fields, value_unit_scale
+from ._layout import (
+    Channel,
+    Head,
+    Layout,
+    TimeAxis,
+    channel_number,
+    first_data_line,
+    parse_quantity,
+    split_fields,
+    value_unit_scale,
+)
 
 _KEY = re.compile(r"^\s*([^:,]+?)\s*:\s*,(.*)$")
 _COLUMN = re.compile(r"^(.+?)_\w*\((\w+)\)$")

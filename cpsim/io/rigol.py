@@ -20,8 +20,17 @@ from __future__ import annotations
 import re
 
 from ._layout import (
-    Channel, Head, Layout, TimeAxis, channel_number, first_data_line, is_number, parse_number,
-    parse_quantity, split_fields, value_unit_scale,
+    Channel,
+    Head,
+    Layout,
+    TimeAxis,
+    channel_number,
+    first_data_line,
+    is_number,
+    parse_number,
+    parse_quantity,
+    split_fields,
+    value_unit_scale,
 )
 
 _DIGITAL = re.compile(r"^(D\d{1,2}|LA.*|D\d+-D\d+)$", re.IGNORECASE)

@@ -9,7 +9,15 @@ A ``Key,Value`` preamble (``Record Length,Analog:140000``, ``Sample Interval,CH1
 from __future__ import annotations
 
 from ._layout import (
-    Channel, Head, Layout, TimeAxis, channel_number, first_data_line, is_number, split_fields, value_unit_scale,
+    Channel,
+    Head,
+    Layout,
+    TimeAxis,
+    channel_number,
+    first_data_line,
+    is_number,
+    split_fields,
+    value_unit_scale,
 )
 
 

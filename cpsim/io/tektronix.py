@@ -13,7 +13,14 @@ preamble (``Model``, ``Sample Interval``, ``Vertical Units``, …), then a
 from __future__ import annotations
 
 from ._layout import (
-    Channel, Head, Layout, TimeAxis, channel_number, first_data_line, is_number, split_fields,
+    Channel,
+    Head,
+    Layout,
+    TimeAxis,
+    channel_number,
+    first_data_line,
+    is_number,
+    split_fields,
     value_unit_scale,
 )
 

@@ -22,9 +22,9 @@ def _split(data, measurement, profile):
         return None, data
     if isinstance(data, Waveform):
         if measurement is None:
-            from ..analysis import analyze
+            from ..analysis import measure
 
-            measurement = analyze(data, profile=profile)
+            measurement = measure(data, profile=profile)
         return data, measurement
     raise TypeError(f"expected a Waveform or a PilotMeasurement, got {type(data).__name__}")
 
@@ -82,7 +82,7 @@ def _window_bands(ax, profile: std.LimitsProfile) -> list:
     return bars
 
 
-def waveform(data, *, ax=None, profile: "str | std.LimitsProfile" = "iec61851", measurement=None,
+def waveform(data, *, ax=None, profile: str | std.LimitsProfile = "iec61851", measurement=None,
              shade: bool = True, windows: bool = True, legend: bool = True, title: str | None = None,
              max_points: int = 20_000, time_unit: str | None = None):
     """Plot a capture with its state stretches shaded.
@@ -204,7 +204,7 @@ def timeline(measurement, *, ax=None, time_unit: str | None = None, t_range: tup
     return ax
 
 
-def overview(data, *, axes=None, profile: "str | std.LimitsProfile" = "iec61851", measurement=None,
+def overview(data, *, axes=None, profile: str | std.LimitsProfile = "iec61851", measurement=None,
              title: str | None = None, max_points: int = 20_000):
     """:func:`waveform` with the state :func:`timeline` under it, sharing the time axis.
 

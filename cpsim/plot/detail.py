@@ -49,7 +49,7 @@ def _edge_points(m, k: int, which: str) -> dict:
 
 
 def period_zoom(wave, measurement=None, *, ax=None, cycle: int | None = None,
-                profile: "str | std.LimitsProfile" = "iec61851", margin: float = 0.15):
+                profile: str | std.LimitsProfile = "iec61851", margin: float = 0.15):
     """One PWM period at full resolution: measured V+ and V−, the 10 %/50 %/90 % levels and where
     the edges cross them.
 
@@ -129,7 +129,7 @@ def period_zoom(wave, measurement=None, *, ax=None, cycle: int | None = None,
 
 
 def edge_zoom(wave, measurement=None, *, edge: str = "rise", ax=None, cycle: int | None = None,
-              profile: "str | std.LimitsProfile" = "iec61851", width: float = 4.0):
+              profile: str | std.LimitsProfile = "iec61851", width: float = 4.0):
     """A rising (``edge="rise"``) or falling (``"fall"``) edge with its 10 %/90 % crossings.
 
     ``width`` sets the time shown, in multiples of the measured 10-90 % time on each side of the
@@ -182,7 +182,7 @@ def edge_zoom(wave, measurement=None, *, edge: str = "rise", ax=None, cycle: int
     return ax
 
 
-def cycles(measurement, *, axes=None, profile: "str | std.LimitsProfile" = "iec61851",
+def cycles(measurement, *, axes=None, profile: str | std.LimitsProfile = "iec61851",
            time_unit: str | None = None):
     """Per-cycle duty [%] and frequency [Hz] over time, coloured by each cycle's state.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -15,8 +15,8 @@ def _level_column(expected: str) -> str:
     return "v_low" if str(expected).startswith("F") else "v_high"
 
 
-def montecarlo(df, *, axes=None, profile: "str | std.LimitsProfile | None" = None,
-               compare: Sequence["str | std.LimitsProfile"] = (), bins: int = 60, states: Sequence[str] | None = None):
+def montecarlo(df, *, axes=None, profile: str | std.LimitsProfile | None = None,
+               compare: Sequence[str | std.LimitsProfile] = (), bins: int = 60, states: Sequence[str] | None = None):
     """Histograms of the judged level of every simulated state, against the threshold windows.
 
     Parameters
@@ -39,7 +39,7 @@ def montecarlo(df, *, axes=None, profile: "str | std.LimitsProfile | None" = Non
         Histogram bars of runs read correctly carry gid ``mc-ok``, misread ones ``mc-misread``;
         threshold lines ``threshold``.
     """
-    from ..tolerance import threshold_yield
+    from ..study.summary import threshold_yield
 
     prof = std.get_profile(profile if profile is not None else
                            (df.attrs.get("profile") if df.attrs.get("profile") in std.PROFILES else "iec61851"))

@@ -1,6 +1,6 @@
 """``cpsim report``: one self-contained HTML compliance report of captures and tolerance studies.
 
-The report holds, for every capture: the verdict table (:mod:`cpsim.report_checks`: every
+The report holds, for every capture: the verdict table (:mod:`cpsim.report.checks`: every
 measured parameter with its limit, margin, verdict and source), the timeline of states, an
 overview plot with the state stretches shaded, a zoom on one period with the measured levels
 and the 10 %/90 % points, and the per-cycle duty and frequency. For every Monte Carlo results
@@ -16,10 +16,9 @@ Examples
 >>> write_report("report.html", captures=["scope.csv"], results=["mc.parquet"])   # doctest: +SKIP
 """
 
-from .cli import add_parser, input_kind
 from .html import render_report, save_html, write_report
-from .model import CaptureReport, MonteCarloReport, capture_report, montecarlo_report
+from .model import CaptureReport, MonteCarloReport, capture_report, input_kind, montecarlo_report
 from .text import format_margin, format_value
 
 __all__ = ["CaptureReport", "MonteCarloReport", "capture_report", "montecarlo_report", "render_report",
-           "write_report", "save_html", "input_kind", "add_parser", "format_value", "format_margin"]
+           "write_report", "save_html", "input_kind", "format_value", "format_margin"]

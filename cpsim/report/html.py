@@ -6,14 +6,14 @@ import datetime as _dt
 import logging
 import os
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from .. import __version__
 from .. import standard as std
+from .._version import __version__
 from ..errors import OutputError, ParameterError
-from ..report_checks import CheckRow, overall_verdict
 from ..units import format_percent as _pct
+from .checks import CheckRow, overall_verdict
 from .figures import _capture_figures, _Figures, _states
 from .model import CaptureReport, MonteCarloReport, capture_report, montecarlo_report
 from .text import _badge, _e, _finite, _num, _param_text, _slug, format_margin, format_value
@@ -141,7 +141,8 @@ def _mc_section(mr: MonteCarloReport, figs: _Figures, index: int) -> str:
                "±" + _param_text(t.get("name"), t.get("tol")).split(" ", 1)[1].lstrip("+"))
             for t in tols if t.get("dist") != "fixed")
     parts.append(f'<p class="meta">engine {_e(s.get("engine") or "—")} · {s["runs"]:,} runs · seed {_e(s["seed"])} · '
-                 f'states {_e(", ".join(s["state"]))} · {s["errors"]} with errors · judged by {_e(mr.profile.name)}</p>')
+                 f'states {_e(", ".join(s["state"]))} · {s["errors"]} with errors · '
+                 f'judged by {_e(mr.profile.name)}</p>')
     if tol_text:
         parts.append(f'<p class="meta">varied: {_e(tol_text)}</p>')
     head = "<tr><th>state</th><th>runs</th>" + "".join(f"<th>yield {_e(p.name)}</th>" for p in profiles) + "</tr>"
@@ -208,7 +209,8 @@ def _mc_section(mr: MonteCarloReport, figs: _Figures, index: int) -> str:
             body.append(f'<tr class="worst"><td class="num">{c["run"]}</td><td>{_e(c["expected_state"])}</td>'
                         f'<td>{_e(c["read_as"])}</td><td class="num">{_e(_num(c["v_high"], "+.3f"))} V</td>'
                         f'<td class="num">{_e(_num(c["v_low"], "+.3f"))} V</td>'
-                        f'<td class="num">{_e(_num(c["margin_v"], "+.4f"))} V</td><td class="note">{_e(params)}</td></tr>')
+                        f'<td class="num">{_e(_num(c["margin_v"], "+.4f"))} V</td>'
+                        f'<td class="note">{_e(params)}</td></tr>')
         parts.append(f'<table class="worst">{head}{"".join(body)}</table>')
     else:
         parts.append("<p>No valid runs.</p>")
@@ -259,7 +261,7 @@ def _summary_section(captures: Sequence[CaptureReport], studies: Sequence[MonteC
 
 
 def render_report(captures: Iterable = (), results: Iterable = (), *,
-                  profile: "str | std.LimitsProfile" = "iec61851", compare: Sequence | None = None,
+                  profile: str | std.LimitsProfile = "iec61851", compare: Sequence | None = None,
                   title: str | None = None, png_dir=None, vehicle_connected: bool | None = None) -> tuple[str, list]:
     """Build the report; returns ``(html_text, png_paths_written)``.
 

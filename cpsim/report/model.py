@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any
 
 from .. import standard as std
 from ..errors import ParameterError
-from ..report_checks import CheckRow, check_measurement, check_segments, overall_verdict
+from .checks import CheckRow, check_measurement, check_segments, overall_verdict
 
 
 @dataclass
@@ -41,8 +43,8 @@ class MonteCarloReport:
     per_state: list[dict]
 
 
-def capture_report(source, *, profile: "str | std.LimitsProfile" = "iec61851", name: str | None = None,
-                   fmt: str | None = None, channel: "str | int | None" = None, vehicle_connected: bool | None = None,
+def capture_report(source, *, profile: str | std.LimitsProfile = "iec61851", name: str | None = None,
+                   fmt: str | None = None, channel: str | int | None = None, vehicle_connected: bool | None = None,
                    expected_state: str | None = None, expected_duty: float | None = None) -> CaptureReport:
     """Read (if a path), analyse and judge one capture.
 
@@ -55,9 +57,9 @@ def capture_report(source, *, profile: "str | std.LimitsProfile" = "iec61851", n
     fmt, channel
         Passed to :func:`cpsim.read_capture` for a path.
     vehicle_connected, expected_state, expected_duty
-        Passed to :func:`cpsim.report_checks.check_measurement`.
+        Passed to :func:`cpsim.report.checks.check_measurement`.
     """
-    from ..analysis import analyze
+    from ..diagnose import analyze
     from ..waveform import Waveform
 
     prof = std.get_profile(profile)
@@ -88,7 +90,7 @@ def capture_report(source, *, profile: "str | std.LimitsProfile" = "iec61851", n
 
 
 def _as_frame(source):
-    from ..sim.batch import read_results
+    from ..study.results import read_results
 
     if isinstance(source, (str, os.PathLike)):
         return read_results(source), os.path.basename(os.fspath(source))
@@ -97,8 +99,8 @@ def _as_frame(source):
     raise ParameterError(f"results must be a DataFrame or a .parquet/.csv path, got {type(source).__name__}")
 
 
-def montecarlo_report(source, *, profile: "str | std.LimitsProfile | None" = None,
-                      compare: Sequence["str | std.LimitsProfile"] | None = None, name: str | None = None,
+def montecarlo_report(source, *, profile: str | std.LimitsProfile | None = None,
+                      compare: Sequence[str | std.LimitsProfile] | None = None, name: str | None = None,
                       worst: int = 5) -> MonteCarloReport:
     """Summarise one results frame (or file) of a tolerance study for the report.
 
@@ -106,7 +108,7 @@ def montecarlo_report(source, *, profile: "str | std.LimitsProfile | None" = Non
     IEC 61851). ``compare``: more profiles whose yields are listed (default: the other
     built-in one).
     """
-    from ..tolerance import summarize, threshold_yield
+    from ..study.summary import summarize, threshold_yield
 
     df, default_name = _as_frame(source)
     if profile is None:
@@ -134,3 +136,15 @@ def montecarlo_report(source, *, profile: "str | std.LimitsProfile | None" = Non
     return MonteCarloReport(name or default_name, df, prof, others, summary, per_state)
 
 
+def input_kind(path) -> str:
+    """``"results"`` for a tolerance study's results file, else ``"capture"``."""
+    p = Path(path)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return "results"
+    if p.suffix.lower() == ".csv" and p.is_file():
+        with open(p, "rb") as fh:
+            first = fh.readline(4096).decode("utf-8", "replace").lstrip("\ufeff").strip()
+        cols = [c.strip() for c in first.split(",")]
+        if cols[:1] == ["run"] and "expected_state" in cols:
+            return "results"
+    return "capture"

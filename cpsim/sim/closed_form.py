@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -62,7 +62,7 @@ class DiodeModel:
         return self.n * vt * np.log1p(i / self.saturation_current_a(temp_c, area)) + i * self.rs_ohm / area
 
 
-@lru_cache(maxsize=None)
+@cache
 def diode_model(name: str = "D1N4148") -> DiodeModel:
     """Read a diode ``.model`` card from ``cpsim/circuits/models.lib``."""
     text = (CIRCUITS_DIR / "models.lib").read_text(encoding="ascii")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -99,8 +99,8 @@ class CpCircuit:
         letter, pwm = parse_state(self.state)
         object.__setattr__(self, "state", letter + ("" if letter in "EF" else ("2" if pwm else "1")))
         if self.fault is not None:
-            # a fault scenario of cpsim.faults: fields left at their defaults take the fault's values
-            from ..faults import resolve_cp_changes
+            # a fault scenario of cpsim.sim.scenarios: fields left at their defaults take the fault's values
+            from .scenarios import resolve_cp_changes
 
             defaults = {f.name: f.default for f in dataclasses.fields(self)}
             values = {name: getattr(self, name) for name in defaults}
@@ -110,7 +110,8 @@ class CpCircuit:
             object.__setattr__(self, name, check_number(name, getattr(self, name), lo=lo, hi=hi, lo_open=lo_open,
                                                         unit=unit))
         if self.duty >= 1.0:
-            raise ParameterError(f"duty must be < 1 for a PWM (use state {letter}1 for steady +12 V), got {self.duty:g}")
+            raise ParameterError(f"duty must be < 1 for a PWM (use state {letter}1 for steady +12 V), "
+                                 f"got {self.duty:g}")
         if not edges_fit(self.duty, self.frequency_hz, self.rise_time_s, self.fall_time_s):
             high = self.duty / self.frequency_hz
             raise ParameterError(
@@ -129,7 +130,7 @@ class CpCircuit:
     @property
     def scenario(self) -> str:
         if self.fault is not None:
-            from ..faults import cp_fault
+            from .scenarios import cp_fault
 
             return cp_fault(self.fault).netlist
         return _SCENARIO[self.letter]
@@ -145,13 +146,13 @@ class CpCircuit:
         values = {"gen_lo": gen_lo, "gen_hi": gen_hi}
         values.update({p: float(getattr(self, f)) for f, p in _PARAM_OF.items()})
         if self.fault is not None:
-            from ..faults import cp_fault_netlist_params
+            from .scenarios import cp_fault_netlist_params
 
             values.update(cp_fault_netlist_params(self.fault, self.letter, values))
         known = load_scenario(self.scenario).defaults
         return {k: v for k, v in values.items() if k in known}
 
-    def replace(self, **changes) -> "CpCircuit":
+    def replace(self, **changes) -> CpCircuit:
         return dataclasses.replace(self, **changes)
 
 
@@ -247,7 +248,7 @@ def simulate_cp(state: str = "C", *, duty: float = 0.25, frequency_hz: float = s
     probe : {"evse", "vehicle"}
         Where the CP is observed: the EVSE's measuring point or the vehicle inlet.
     fault : str, optional
-        A fault scenario of :data:`cpsim.faults.CP_FAULTS` (e.g. ``"diode_shorted"``), simulated
+        A fault scenario of :data:`cpsim.sim.scenarios.CP_FAULTS` (e.g. ``"diode_shorted"``), simulated
         in ``state``. A component the fault changes that you also pass sets its severity.
     **components
         Any other :class:`CpCircuit` field: ``v_high_v``, ``v_low_v``, ``rise_time_s``,

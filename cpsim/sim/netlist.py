@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ..errors import ParameterError
 from ..units import parse_spice_number
@@ -66,7 +66,7 @@ def scenario_names() -> list[str]:
     return sorted(p.stem for p in CIRCUITS_DIR.glob("*.cir"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_scenario(name: str) -> Scenario:
     """Parse ``cpsim/circuits/<name>.cir``."""
     path = CIRCUITS_DIR / f"{name}.cir"
@@ -98,7 +98,7 @@ def load_scenario(name: str) -> Scenario:
     return Scenario(name, title, tuple(includes), defaults, tuple(instances), tuple(options))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _library(file_name: str) -> tuple[str, frozenset[str]]:
     text = (CIRCUITS_DIR / file_name).read_text(encoding="ascii")
     return text, frozenset(s.lower() for s in _SUBCKT.findall(text))

@@ -9,9 +9,9 @@ import numpy as np
 
 from .. import standard as std
 from ..errors import ParameterError, SimulationError
-from ..faults import OPEN_OHM, SHORT_OHM, pp_plug_ohm
 from ..units import check_number
 from .netlist import compose, load_scenario
+from .scenarios import OPEN_OHM, SHORT_OHM, pp_plug_ohm
 
 __all__ = ["PPResult", "simulate_pp"]
 
@@ -102,7 +102,7 @@ def simulate_pp(connector: Connector = "type1", *, condition: str | None = None,
     ``r7_ohm`` or ``pulldown_ohm`` with Type 2) or to a plug that is absent (``rc_ohm``, ``r6_ohm``,
     ``r7_ohm`` when unplugged) is refused rather than ignored.
     fault : str, optional
-        A fault scenario of :data:`cpsim.faults.PP_FAULTS` for ``connector`` (e.g. ``"s3_stuck_open"``),
+        A fault scenario of :data:`cpsim.sim.scenarios.PP_FAULTS` for ``connector`` (e.g. ``"s3_stuck_open"``),
         simulated with the plug in (``condition`` latched or pressed for Type 1).
     """
     given = {name for name, value in (("rc_ohm", rc_ohm), ("bands", bands), ("r6_ohm", r6_ohm),
@@ -170,16 +170,17 @@ def simulate_pp(connector: Connector = "type1", *, condition: str | None = None,
 
 def _simulate_fault(connector: str, name: str, condition: str, params: dict[str, float],
                     components: dict[str, tuple], bands: str) -> PPResult:
-    """Run fault ``name`` of :mod:`cpsim.faults` with the reading circuit in ``params``.
+    """Run fault ``name`` of :mod:`cpsim.sim.scenarios` with the reading circuit in ``params``.
 
     ``components`` maps a plug ``.param`` to (value given, nominal default); a part the fault
     breaks may not also be given a value of its own.
     """
-    from ..faults import pp_fault
+    from .scenarios import pp_fault
 
     fault = pp_fault(name, connector)
     if condition == "unplugged":
-        raise ParameterError(f"fault {name!r} needs the plug in: condition latched or pressed (type1) / plugged (type2)")
+        raise ParameterError(f"fault {name!r} needs the plug in: condition latched or pressed (type1) "
+                             "/ plugged (type2)")
     for key, (value, default) in components.items():
         if key in fault.netlist_params and value is not None and value != default:
             raise ParameterError(f"fault {name!r} sets {key}; do not pass {key}_ohm as well")

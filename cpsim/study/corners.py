@@ -19,16 +19,25 @@ objectives too (``objectives=("measured_rise_time_s",)``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 
 from .. import standard as std
 from ..errors import ParameterError
 from .engines import SpiceOptions, expected_state, fast_block, min_edge_s
-from .variations import (PARAMETERS, Tolerance, _nominals, diode_area_for_shift, operating_current_a,
-                         relevant_parameters, resolve_tolerances)
+from .pool import check_workers, default_workers, new_pool
+from .variations import (
+    PARAMETERS,
+    Tolerance,
+    _nominals,
+    diode_area_for_shift,
+    operating_current_a,
+    relevant_parameters,
+    resolve_tolerances,
+)
 
 __all__ = ["run_corners"]
 
@@ -48,7 +57,7 @@ class _Evaluator:
         """``points``: parameter -> values (same length); returns a results frame in that order."""
         import pandas as pd
 
-        from .batch import _frame, _run_spice
+        from .runner import _frame, _run_spice
 
         n = len(points["v_high_v"])
         params = dict(points)
@@ -88,7 +97,7 @@ def _objective_values(frame, objective: str) -> np.ndarray:
     return frame[objective].to_numpy(float)
 
 
-def run_corners(state: str = "C", tolerances: "Sequence[Tolerance] | None" = None, *, engine="fast",
+def run_corners(state: str = "C", tolerances: Sequence[Tolerance] | None = None, *, engine="fast",
                 profile="iec61851", nominal: Mapping[str, float] | None = None, method: Method = "auto",
                 objectives: Sequence[str] | None = None, spice: SpiceOptions | None = None,
                 executor=None, workers: int | None = None):
@@ -97,7 +106,7 @@ def run_corners(state: str = "C", tolerances: "Sequence[Tolerance] | None" = Non
     Parameters
     ----------
     state, tolerances, profile, nominal, spice, executor, workers
-        As for :func:`~cpsim.sim.batch.run_montecarlo`.
+        As for :func:`~cpsim.study.runner.run_montecarlo`.
     engine : {"fast", "spice"}
     method : {"auto", "exhaustive", "vertex"}
         ``auto``: exhaustive up to 16 varying parameters (fast) or 8 (spice), else vertex.
@@ -120,8 +129,6 @@ def run_corners(state: str = "C", tolerances: "Sequence[Tolerance] | None" = Non
     8.35...
     """
     import pandas as pd
-
-    from .batch import check_workers, default_workers
 
     check_workers(workers)
     if engine not in _MAX_EXHAUSTIVE:
@@ -146,9 +153,7 @@ def run_corners(state: str = "C", tolerances: "Sequence[Tolerance] | None" = Non
         options = replace(options, sample_interval_s=options.step_for(min_edge_s(tols, nominal)))
     own = engine == "spice" and executor is None
     if own:  # one pool for the whole search: a walk evaluates in several rounds
-        from .batch import _new_pool
-
-        executor = _new_pool(workers or default_workers(), 50)
+        executor = new_pool(workers or default_workers(), 50)
     try:
         evaluate = _Evaluator(state, engine, prof, options, executor, workers or default_workers())
         rows, nominal_frame, method = _search(evaluate, varying, tols, nom, method, objectives)

@@ -1,7 +1,7 @@
 """What a tolerance study means for a reader of the pilot: statistics, threshold yield, margins.
 
-:func:`summarize` turns a results frame of :func:`cpsim.sim.batch.run_montecarlo` (or
-:func:`cpsim.sim.corners.run_corners`) into a plain dict (JSON-ready):
+:func:`summarize` turns a results frame of :func:`cpsim.study.runner.run_montecarlo` (or
+:func:`cpsim.study.corners.run_corners`) into a plain dict (JSON-ready):
 
 * ``statistics``: per simulated state, min / max / mean / σ of the levels (and, for the
   spice engine, of duty, frequency and edges);
@@ -14,7 +14,7 @@
 Which state a run is read as: with ``profile=None`` the ``state`` recorded by the engine (the
 analyzer's reading for ``spice``, its rules applied to the closed-form levels for ``fast``).
 With a profile, the settled levels are classified again by the analyzer's rules
-(:func:`cpsim.sim.engines.classify`), so one study can be judged against any thresholds,
+(:func:`cpsim.study.engines.classify`), so one study can be judged against any thresholds,
 e.g. ``custom_profile({"C": (5.5, 6.5)})``, without simulating again.
 """
 
@@ -24,8 +24,8 @@ import math
 
 import numpy as np
 
-from . import standard as std
-from .errors import ParameterError
+from .. import standard as std
+from ..errors import ParameterError
 
 __all__ = ["summarize", "threshold_yield", "STAT_COLUMNS"]
 
@@ -56,7 +56,7 @@ def _codes(column) -> np.ndarray:
 
 def _read_as(df, profile) -> np.ndarray:
     """State code every row is read as (-1 for rows with an error)."""
-    from .sim.engines import classify
+    from .engines import classify
 
     if profile is None:
         return _codes(df["state"])
@@ -152,7 +152,7 @@ def summarize(df, profile=None, *, worst: int = 10) -> dict:
     Parameters
     ----------
     df : pandas.DataFrame
-        Results of :func:`~cpsim.sim.batch.run_montecarlo` or :func:`~cpsim.sim.corners.run_corners`.
+        Results of :func:`~cpsim.study.runner.run_montecarlo` or :func:`~cpsim.study.corners.run_corners`.
     profile : str, LimitsProfile or None
         Thresholds to judge against (see the module docstring); ``None`` uses the recorded states.
     worst : int
@@ -216,6 +216,6 @@ def summarize(df, profile=None, *, worst: int = 10) -> dict:
 
 
 def _parameter_columns(df) -> list[str]:
-    from .sim.batch import PARAMETER_COLUMNS
+    from .results import PARAMETER_COLUMNS
 
     return [c for c in PARAMETER_COLUMNS if c in df]

@@ -1,32 +1,19 @@
-"""``cpsim report``: the command line (inputs sorted into captures and results files)."""
+"""``cpsim report``: one HTML compliance report of captures and tolerance-study results."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import Any
 
 from .. import standard as std
 from ..errors import ParameterError
+from ..report.html import write_report
+from ..report.model import capture_report, input_kind, montecarlo_report
 from ..units import format_percent as _pct
-from .html import write_report
-from .model import capture_report, montecarlo_report
+from .common import channel_arg, parse_threshold
 
 
-def input_kind(path) -> str:
-    """``"results"`` for a tolerance study's results file, else ``"capture"``."""
-    p = Path(path)
-    if p.suffix.lower() in (".parquet", ".pq"):
-        return "results"
-    if p.suffix.lower() == ".csv" and p.is_file():
-        with open(p, "rb") as fh:
-            first = fh.readline(4096).decode("utf-8", "replace").lstrip("\ufeff").strip()
-        cols = [c.strip() for c in first.split(",")]
-        if cols[:1] == ["run"] and "expected_state" in cols:
-            return "results"
-    return "capture"
-
-
-def add_parser(sub, units_note: str) -> None:
+def add_parser(sub: Any, units_note: str) -> None:
     """Register ``cpsim report`` on an argparse subparsers action."""
     rp = sub.add_parser(
         "report", help="write a self-contained HTML compliance report of captures and Monte Carlo results",
@@ -51,19 +38,15 @@ def add_parser(sub, units_note: str) -> None:
                     help="a vehicle is plugged in: a capture read as state A is a fault")
     rp.add_argument("--png-dir", help="also write every plot as a PNG into this directory")
     rp.add_argument("--title", help="report title")
-    rp.set_defaults(func=_cmd_report)
+    rp.set_defaults(func=cmd_report)
 
 
-def _cmd_report(args) -> int:
-    from ..cli_tolerance import parse_threshold
-
+def cmd_report(args: Any) -> int:
     prof = std.get_profile(args.profile)
     compare = list(args.compare) if args.compare else [p for p in std.PROFILES if p != prof.name]
     if args.threshold:
         windows = dict(parse_threshold(t) for t in args.threshold)
         compare.append(std.custom_profile(windows, base=prof.name, name="thresholds"))
-    from ..cli import channel_arg
-
     channel = channel_arg(args.channel)
     captures, results = [], []
     for path in args.inputs:

@@ -1,17 +1,18 @@
 """``cpsim montecarlo`` and ``cpsim corners``: tolerance studies from the command line.
 
-Registered by :func:`cpsim.cli.build_parser` through :func:`add_parsers`; kept in its own
-module so the shared ``cli.py`` stays small. Parse -> one library call -> print.
+Parse -> one library call (:mod:`cpsim.study`) -> print.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
-from .errors import ParameterError
+from ..errors import ParameterError
+from .common import parse_threshold, print_json
 
-__all__ = ["add_parsers", "parse_threshold"]
+__all__ = ["add_parser"]
 
 _TOL_HELP = ("vary a component: NAME=SPEC[,normal]. SPEC: half-width (r1=0.03 is ±3 %% for resistors, "
              "capacitance and frequency; v_high=0.6 is ±0.6 V), percent (r1=3%%), range (cable_c_f=0:3.1n, "
@@ -21,24 +22,8 @@ _TOL_HELP = ("vary a component: NAME=SPEC[,normal]. SPEC: half-width (r1=0.03 is
              "Repeatable; replaces that parameter's default (PILOT-REFERENCE §1)")
 
 
-def parse_threshold(text: str) -> tuple[str, tuple[float, float]]:
-    """``"B=7.8:10.3"`` -> ``("B", (7.8, 10.3))`` [V]."""
-    from .units import parse_spice_number
-
-    state, sep, rng = str(text).partition("=")
-    state = state.strip().upper()
-    lo, colon, hi = rng.partition(":")
-    if not sep or not colon or state not in ("A", "B", "C", "D", "E"):
-        raise ParameterError(f"threshold {text!r}: expected STATE=LO:HI in volts with STATE one of A B C D E, "
-                             "e.g. B=7.8:10.3")
-    try:
-        return state, (parse_spice_number(lo), parse_spice_number(hi))
-    except ParameterError as exc:
-        raise ParameterError(f"threshold {text!r}: {exc}") from None
-
-
 def _profile(args):
-    from . import standard as std
+    from .. import standard as std
 
     profile = std.get_profile(args.profile)
     if args.threshold:
@@ -48,7 +33,7 @@ def _profile(args):
 
 
 def _tolerances(args):
-    from .sim.variations import parse_tolerance
+    from ..study.variations import parse_tolerance
 
     return [parse_tolerance(t) for t in args.tolerance or ()]
 
@@ -78,7 +63,7 @@ def _common(p) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON (SI units, fractions)")
 
 
-def add_parsers(sub, units_note: str) -> None:
+def add_parser(sub: Any, units_note: str) -> None:
     """Add the ``montecarlo`` and ``corners`` subcommands to ``sub`` (an argparse subparsers action)."""
     mc = sub.add_parser(
         "montecarlo", help="Monte Carlo over component tolerances: level statistics and threshold yield",
@@ -117,9 +102,8 @@ def _pct(x) -> str:
 
 
 def _cmd_montecarlo(args) -> int:
-    from .cli import print_json
-    from .sim.batch import run_montecarlo
-    from .tolerance import summarize
+    from ..study.runner import run_montecarlo
+    from ..study.summary import summarize
 
     if args.runs is None or args.runs < 1:
         raise ParameterError(f"--runs must be at least 1, got {args.runs}")
@@ -170,10 +154,9 @@ def _num(x, fmt=".4f") -> str:
 
 
 def _cmd_corners(args) -> int:
-    from .cli import print_json
-    from .sim.batch import write_results
-    from .sim.corners import run_corners
-    from .tolerance import threshold_yield
+    from ..study.corners import run_corners
+    from ..study.results import write_results
+    from ..study.summary import threshold_yield
 
     profile = _profile(args)
     t0 = time.perf_counter()

@@ -42,13 +42,14 @@ Tolerance on a measured resistance: ``nominal·(1 ± 4 %) ± 2 Ω``. The reasoni
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
-from . import standard as std
-from .errors import ParameterError
-from .units import check_number
+from .. import standard as std
+from ..errors import ParameterError
+from ..units import check_number
 
 __all__ = ["PPDiagnosis", "diagnose_pp", "PART_TOL", "METER_TOL", "CONTACT_OHM", "SHORT_MAX_OHM",
            "OPEN_MIN_OHM", "resistance_window"]

@@ -1,4 +1,4 @@
-"""``cpsim.analyze``: instrument-grade measurement of a control-pilot waveform.
+"""Instrument-grade measurement of a control-pilot waveform (the engine behind ``cpsim.analyze``).
 
 Pipeline (each step a pure, vectorised function of the samples):
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -33,10 +33,9 @@ from .edges import Transitions, find_transitions
 from .levels import MAX_LEVEL_POINTS, ThresholdMethod, estimate_levels
 from .pwm import PLATEAU_FRACTIONS, CycleTable, edge_measurements, measure_cycles, plateau_layout
 from .states import Reason, reason_text
-from .timeline import (CYCLE, Segment, Units, build_timeline, cycle_units, dc_units, partial_units,
-                       plateau_times)
+from .timeline import CYCLE, Segment, Units, build_timeline, cycle_units, dc_units, partial_units, plateau_times
 
-__all__ = ["analyze", "measure_pilot", "PilotMeasurement"]
+__all__ = ["measure", "measure_pilot", "PilotMeasurement"]
 
 SummaryChoice = Literal["longest", "first", "last"]
 
@@ -141,7 +140,8 @@ class PilotMeasurement:
     edges_resolved: bool = True
     """False when the edges span fewer than 2 samples: rise/fall are then upper bounds, not measurements."""
     faults: tuple = ()
-    """Recognised faults (:class:`cpsim.faults.Fault`: ``code``, ``message``), see :func:`cpsim.detect_cp_faults`."""
+    """Recognised faults (:class:`cpsim.diagnose.Fault`: ``code``, ``message``), filled by
+    :func:`cpsim.analyze` through :func:`cpsim.detect_cp_faults`; empty from :func:`measure`."""
 
     _SCALARS = ("state", "v_high", "v_low", "duty", "frequency_hz", "current_a", "digital_comm",
                 "rise_time_s", "fall_time_s", "diode_fault", "reason", "period_s", "pwm", "n_cycles",
@@ -219,10 +219,11 @@ class PilotMeasurement:
         return "\n".join(lines)
 
 
-def analyze(source, *, profile: str | std.LimitsProfile = "iec61851", fmt: str | None = None,
-            channel: str | int | None = None, vehicle_connected: bool | None = None,
-            **options) -> PilotMeasurement:
-    """Measure a control-pilot waveform like a pilot test instrument.
+def measure(source, *, profile: str | std.LimitsProfile = "iec61851", fmt: str | None = None,
+            channel: str | int | None = None, **options) -> PilotMeasurement:
+    """Measure a control-pilot waveform like a pilot test instrument (no fault diagnosis).
+
+    :func:`cpsim.analyze` is this plus the fault diagnosis (:mod:`cpsim.diagnose`).
 
     Parameters
     ----------
@@ -234,23 +235,22 @@ def analyze(source, *, profile: str | std.LimitsProfile = "iec61851", fmt: str |
         (:func:`cpsim.standard.custom_profile`).
     fmt, channel
         Passed to :func:`cpsim.read_capture` when ``source`` is a path.
-    vehicle_connected : bool, optional
-        What the user knows: ``True`` turns a state-A capture into the fault ``vehicle_not_seen``.
     **options
         Keyword options of :func:`measure_pilot` (``summary``, ``dc_min_s``, ...).
 
     Returns
     -------
     PilotMeasurement
+        With ``faults`` empty.
 
     Examples
     --------
     >>> import numpy as np
     >>> from cpsim import Waveform
-    >>> from cpsim.analysis import analyze
+    >>> from cpsim.analysis import measure
     >>> t = np.arange(20_000) * 1e-6                        # 20 ms at 1 MS/s
     >>> v = np.where((t * 1000) % 1 < 0.25, 9.0, -12.0)     # state B, 25 % duty
-    >>> m = analyze(Waveform.from_arrays(t, v))
+    >>> m = measure(Waveform.from_arrays(t, v))
     >>> m.state, round(m.duty, 3), round(m.current_a, 1)
     ('B2', 0.25, 15.0)
     """
@@ -267,10 +267,7 @@ def analyze(source, *, profile: str | std.LimitsProfile = "iec61851", fmt: str |
     unknown = sorted(set(options) - _OPTIONS)
     if unknown:
         raise ParameterError(f"unknown option {', '.join(unknown)}; valid: {', '.join(sorted(_OPTIONS))}")
-    from ..faults import detect_cp_faults
-
-    m = _measure(wave.t, wave.v, profile=profile, channel=wave.channel, checked=True, **options)
-    return replace(m, faults=detect_cp_faults(m, profile, vehicle_connected=vehicle_connected))
+    return _measure(wave.t, wave.v, profile=profile, channel=wave.channel, checked=True, **options)
 
 
 def measure_pilot(t, v, *, profile: str | std.LimitsProfile = "iec61851", channel: str = "cp",
@@ -280,7 +277,7 @@ def measure_pilot(t, v, *, profile: str | std.LimitsProfile = "iec61851", channe
                   max_tilt_v: float = MAX_TILT_V, max_edge_fraction: float = MAX_EDGE_FRACTION,
                   plateau_fractions: tuple[float, float] = PLATEAU_FRACTIONS,
                   max_level_points: int = MAX_LEVEL_POINTS) -> PilotMeasurement:
-    """Measure the pilot waveform ``v(t)``: the pure function behind :func:`analyze`.
+    """Measure the pilot waveform ``v(t)``: the pure function behind :func:`measure`.
 
     Parameters
     ----------

@@ -28,16 +28,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Iterable, Literal, Mapping, Sequence
+from functools import cache
+from typing import Literal
 
 import numpy as np
 
 from .. import standard as std
 from ..errors import ParameterError
+from ..sim.cp import RANGES, edges_fit
 from ..units import parse_spice_number
-from .cp import RANGES, edges_fit
 
 __all__ = [
     "Tolerance", "PARAMETERS", "DEFAULT_TOLERANCES", "BLOCK", "resolve_tolerances", "sample",
@@ -88,7 +89,7 @@ VF_NAME = "diode_vf_v"
 """Absolute diode forward voltage at the state's operating current [V]; a tolerance on it is
 turned into one on ``diode_dvf_v`` once the state is known (:func:`resolve_tolerances`)."""
 _ALIASES = {a: name for name, p in PARAMETERS.items() for a in (name, *p.aliases)}
-_ALIASES.update({a: VF_NAME for a in (VF_NAME, "vf", "vd", "diode_vf")})
+_ALIASES.update(dict.fromkeys((VF_NAME, "vf", "vd", "diode_vf"), VF_NAME))
 
 
 def _canonical(name: str) -> str:
@@ -101,9 +102,9 @@ def _canonical(name: str) -> str:
         ) from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _circuit_defaults() -> dict[str, float]:
-    from .cp import CpCircuit
+    from ..sim.cp import CpCircuit
 
     out = {f.name: float(f.default) for f in dataclasses.fields(CpCircuit)
            if f.name in PARAMETERS or f.name == "diode_area"}
@@ -168,13 +169,13 @@ class Tolerance:
     # -- named constructors -----------------------------------------------------------------
     @classmethod
     def rel(cls, name: str, fraction: float, dist: Distribution = "uniform", *, nominal: float | None = None,
-            source: str = "") -> "Tolerance":
+            source: str = "") -> Tolerance:
         """``nominal × (1 ± fraction)``."""
         return cls(name, fraction, dist, True, nominal, source)
 
     @classmethod
     def between(cls, name: str, lo: float, hi: float, dist: Distribution = "uniform", *,
-                source: str = "") -> "Tolerance":
+                source: str = "") -> Tolerance:
         """From ``lo`` to ``hi`` (for ``normal``: mean at the centre, ±3σ at the ends)."""
         lo, hi = float(lo), float(hi)
         if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
@@ -182,7 +183,7 @@ class Tolerance:
         return cls(name, (hi - lo) / 2.0, dist, False, (lo + hi) / 2.0, source)
 
     @classmethod
-    def fixed(cls, name: str, value: float | None = None, *, source: str = "") -> "Tolerance":
+    def fixed(cls, name: str, value: float | None = None, *, source: str = "") -> Tolerance:
         """Held at ``value`` (or the circuit's nominal)."""
         return cls(name, 0.0, "fixed", False, value, source)
 
@@ -243,7 +244,7 @@ DEFAULT_TOLERANCES: tuple[Tolerance, ...] = (
 """PILOT-REFERENCE §1 as tolerances: all uniform over the published limits."""
 
 
-def resolve_tolerances(tolerances: "Iterable[Tolerance] | Mapping[str, Tolerance] | None" = None, *,
+def resolve_tolerances(tolerances: Iterable[Tolerance] | Mapping[str, Tolerance] | None = None, *,
                        state: str | None = None,
                        base: Iterable[Tolerance] = DEFAULT_TOLERANCES) -> tuple[Tolerance, ...]:
     """``base`` with each of ``tolerances`` replacing the one of the same parameter.
@@ -274,7 +275,7 @@ def resolve_tolerances(tolerances: "Iterable[Tolerance] | Mapping[str, Tolerance
 # The diode: forward-voltage shift -> ngspice area
 
 def _nominal_current(letter: str) -> float:
-    from .closed_form import plateau_levels
+    from ..sim.closed_form import plateau_levels
 
     d = _circuit_defaults()
     high, _ = plateau_levels(letter, v_high_v=d["v_high_v"], r1_ohm=d["r1_ohm"], r_wire_ohm=d["wire_r_ohm"],
@@ -283,7 +284,7 @@ def _nominal_current(letter: str) -> float:
     return float((d["v_high_v"] - high) / d["r1_ohm"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def operating_current_a(state: str) -> float:
     """Diode current of the nominal circuit in ``state`` [A]; the reference current of ``diode_dvf_v``.
 
@@ -295,7 +296,7 @@ def operating_current_a(state: str) -> float:
 
 def nominal_forward_voltage_v(state: str) -> float:
     """The diode model's forward voltage at :func:`operating_current_a` at 27 °C, area 1 [V]."""
-    from .closed_form import diode_model
+    from ..sim.closed_form import diode_model
 
     d = diode_model()
     return float(d.forward_voltage_v(operating_current_a(state), d.tnom_c, 1.0))
@@ -307,7 +308,7 @@ def diode_area_for_shift(dvf_v, current_a: float, *, iterations: int = 60) -> np
     Solves ``n·Vt·ln(1 + I/(Is·a)) + I·RS/a = Vf(I, 1) + ΔVf`` for ``a`` at the model's TNOM,
     by Newton's method on ``u = -ln a``; vectorised. Without RS this is ``exp(-ΔVf/(n·Vt))``.
     """
-    from .closed_form import _C_TO_K, _K_BOLTZMANN, _Q_CHARGE, diode_model
+    from ..sim.closed_form import _C_TO_K, _K_BOLTZMANN, _Q_CHARGE, diode_model
 
     d = diode_model()
     dvf = np.asarray(dvf_v, dtype=float)
@@ -345,7 +346,7 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
-def sample(state: str, runs: "int | Sequence[int] | np.ndarray", tolerances: Sequence[Tolerance], seed: int,
+def sample(state: str, runs: int | Sequence[int] | np.ndarray, tolerances: Sequence[Tolerance], seed: int,
            *, nominal: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """Parameter values of the given runs: one float64 array per parameter, plus ``diode_area``.
 

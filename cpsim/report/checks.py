@@ -26,18 +26,19 @@ frequency           warn outside 995-1005 Hz (PLNOTE), fail outside 980-1020 Hz 
 rise / fall time    loaded, states B and C (EV-BU): rise B < 10 µs, C < 7 µs, fall < 13 µs;
                     no published loaded limit for A and D (the 2 µs is the generator alone)
 ripple              < 0.1 V p-p recommended (EV-BU), estimated as 6 σ of the plateau noise
-faults              every :func:`cpsim.faults.detect_cp_faults` code fails
+faults              every :func:`cpsim.diagnose.cp.detect_cp_faults` code fails
 ==================  ==========================================================================
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from . import standard as std
-from .units import as_float as _f
+from .. import standard as std
+from ..units import as_float as _f
 
 __all__ = ["CheckRow", "VERDICTS", "check_measurement", "check_segments", "overall_verdict",
            "DUTY_BANDS", "DUTY_WIDTH_TOL_S"]
@@ -171,7 +172,7 @@ def _level_row(parameter: str, label: str, level: float, state: str, profile: st
                 window.hi, m, "pass" if m >= 0 else "fail", window.source)
 
 
-def check_measurement(m, profile: "str | std.LimitsProfile" = "iec61851", *, faults: "Sequence | None" = None,
+def check_measurement(m, profile: str | std.LimitsProfile = "iec61851", *, faults: Sequence | None = None,
                       expected_state: str | None = None, expected_duty: float | None = None,
                       vehicle_connected: bool | None = None) -> list[CheckRow]:
     """The verdict table of one capture.
@@ -179,11 +180,11 @@ def check_measurement(m, profile: "str | std.LimitsProfile" = "iec61851", *, fau
     Parameters
     ----------
     m : PilotMeasurement
-        The analyzer's result (:func:`cpsim.analysis.analyze`).
+        The analyzer's result (:func:`cpsim.analyze`).
     profile : str or LimitsProfile
         Windows and limits to judge against.
     faults : sequence of Fault, optional
-        Recognised faults; by default :func:`cpsim.faults.detect_cp_faults` is asked.
+        Recognised faults; by default :func:`cpsim.diagnose.cp.detect_cp_faults` is asked.
     expected_state : str, optional
         The state the capture should show (``"C2"`` or just ``"C"``); a different one fails.
     expected_duty : float, optional
@@ -203,7 +204,7 @@ def check_measurement(m, profile: "str | std.LimitsProfile" = "iec61851", *, fau
     --------
     >>> import numpy as np
     >>> from cpsim import Waveform
-    >>> from cpsim.analysis import analyze
+    >>> from cpsim import analyze
     >>> t = np.arange(20_000) * 1e-6
     >>> m = analyze(Waveform.from_arrays(t, np.where((t * 1000) % 1 < 0.25, 9.0, -12.0)))
     >>> rows = check_measurement(m)
@@ -254,15 +255,15 @@ def check_measurement(m, profile: "str | std.LimitsProfile" = "iec61851", *, fau
 
     # --- faults ------------------------------------------------------------------------------
     if faults is None:
-        from .faults import detect_cp_faults
+        from ..diagnose.cp import detect_cp_faults
 
         faults = detect_cp_faults(m, p, vehicle_connected=vehicle_connected)
     if not faults:
         rows.append(_row("faults", "recognised faults", "none", "", "no fault signature", verdict="pass",
-                         source="cpsim.faults.detect_cp_faults (rules cite §1, §2b, §8)"))
+                         source="cpsim.diagnose.cp.detect_cp_faults (rules cite §1, §2b, §8)"))
     for fault in faults:
         rows.append(_row(f"fault:{fault.code}", f"fault: {fault.code}", "detected", "", "no fault signature",
-                         verdict="fail", source="cpsim.faults.detect_cp_faults (rules cite §1, §2b, §8)",
+                         verdict="fail", source="cpsim.diagnose.cp.detect_cp_faults (rules cite §1, §2b, §8)",
                          note=fault.message))
     return rows
 
@@ -410,7 +411,7 @@ def _ripple_row(m) -> CheckRow:
                 "includes the instrument's own noise" + ("" if margin >= 0 else "; a recommendation, not a limit"))
 
 
-def check_segments(m, profile: "str | std.LimitsProfile" = "iec61851") -> list[CheckRow]:
+def check_segments(m, profile: str | std.LimitsProfile = "iec61851") -> list[CheckRow]:
     """One row per stretch of the timeline: its level against its state's window.
 
     ``value`` is the stretch's high level (steady level, or V− for F) [V]; ``label`` holds

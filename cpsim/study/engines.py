@@ -3,7 +3,7 @@
 * :func:`fast_block` - the exact closed-form plateau (:func:`~cpsim.sim.closed_form.plateau_levels`),
   vectorised; settled levels and states only. Millions of variations per second.
 * :func:`spice_chunk` - every variation simulated by ngspice (several circuits per transient
-  through :func:`~cpsim.sim.cp.simulate_cp_batch`) and measured by :func:`cpsim.analyze`:
+  through :func:`~cpsim.sim.cp.simulate_cp_batch`) and measured by :func:`cpsim.analysis.measure`:
   levels, duty, frequency, edges, state. Runs in worker processes (one ngspice each).
 
 Both classify states with the analyzer's own rules (:mod:`cpsim.analysis.states`), so a
@@ -19,8 +19,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -59,7 +59,7 @@ def profile_to_spec(profile: LimitsProfile) -> dict:
     return spec
 
 
-def profile_from_spec(spec: "dict | str | LimitsProfile") -> LimitsProfile:
+def profile_from_spec(spec: dict | str | LimitsProfile) -> LimitsProfile:
     if not isinstance(spec, dict):
         return std.get_profile(spec)
     kw = dict(spec)
@@ -81,7 +81,7 @@ def classify(state: str, v_high, v_low, profile: LimitsProfile) -> np.ndarray:
     PWM states (x2) are judged on (v_high, v_low), steady states (x1) and E on v_high, F on v_low.
     """
     from ..analysis.states import classify_dc, classify_pwm
-    from .cp import parse_state
+    from ..sim.cp import parse_state
 
     letter, pwm = parse_state(state)
     v_high = np.asarray(v_high, dtype=float)
@@ -100,7 +100,7 @@ def classify(state: str, v_high, v_low, profile: LimitsProfile) -> np.ndarray:
 
 def expected_state(state: str) -> str:
     """The state name a correct reading gives for a circuit simulated in ``state``."""
-    from .cp import CpCircuit
+    from ..sim.cp import CpCircuit
 
     return CpCircuit(state=state).state
 
@@ -115,8 +115,8 @@ def fast_block(state: str, params: Mapping[str, np.ndarray], profile: LimitsProf
     -1 for an invalid sample) and ``error`` ("" when fine).
     x1 states have no low level (NaN), F no high level.
     """
-    from .closed_form import blocked_low_v, plateau_levels
-    from .cp import parse_state
+    from ..sim.closed_form import blocked_low_v, plateau_levels
+    from ..sim.cp import parse_state
 
     letter, pwm = parse_state(state)
     bad, error = invalid_rows(params)
@@ -205,8 +205,8 @@ def spice_chunk(state: str, runs, params: Mapping[str, np.ndarray], options: Spi
     circuit is simulated alone so that only the failing variation carries the error.
     Returns column lists: ``run``, ``error``, and every scalar PilotMeasurement field.
     """
-    from ..analysis import analyze
-    from .cp import CpCircuit, simulate_cp_batch
+    from ..analysis import measure
+    from ..sim.cp import CpCircuit, simulate_cp_batch
 
     profile = profile_from_spec(profile_spec)
     runs = [int(r) for r in runs]
@@ -229,20 +229,20 @@ def spice_chunk(state: str, runs, params: Mapping[str, np.ndarray], options: Spi
     if keys:
         try:
             waves.update(zip(keys, simulate(keys)))
-        except Exception:  # noqa: BLE001 - find the variation(s) that fail, one by one
+        except Exception:
             for k in keys:
                 try:
                     waves[k] = simulate([k])[0]
-                except Exception as exc:  # noqa: BLE001 - recorded per variation, the batch goes on
+                except Exception as exc:
                     rows[k]["error"] = _error_text(exc)
-    from ..analysis.analyze import DC_MIN_S
+    from ..analysis.measure import DC_MIN_S
 
     for k, wave in waves.items():
         try:
             # a plateau of a slow PWM must not pass for a steady level: scale the bound to the period
             dc_min_s = max(DC_MIN_S, 5.0 / circuits[k].frequency_hz)
-            rows[k].update(_measurement_row(analyze(wave, profile=profile, dc_min_s=dc_min_s)))
-        except Exception as exc:  # noqa: BLE001 - recorded per variation, the batch goes on
+            rows[k].update(_measurement_row(measure(wave, profile=profile, dc_min_s=dc_min_s)))
+        except Exception as exc:
             rows[k]["error"] = _error_text(exc)
     names: list[str] = []
     for row in rows:

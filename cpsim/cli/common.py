@@ -1,0 +1,94 @@
+"""What every ``cpsim`` command shares: the parser class, argument types, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from ..errors import ParameterError
+
+UNITS_NOTE = (
+    "Units: SI throughout (s, V, A, Ω, F, Hz) except where an option's name says otherwise "
+    "(--duty and --cable-pf take percent and picofarads). Resistances accept SPICE suffixes (2.7k, 1meg)."
+)
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _clean(obj: Any) -> Any:
+    """NaN/inf -> None, recursively, so the JSON is standard."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False, ensure_ascii=False))
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line (what, where, how to get help), exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]  # argparse declares NoReturn
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def percent(text: str) -> float:
+    """``--duty``: a percentage strictly between 0 and 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (0.0 < value < 100.0):
+        raise argparse.ArgumentTypeError(f"duty is in percent and must be between 0 and 100, got {text}")
+    return value
+
+
+def spice_float(text: str) -> float:
+    """A number with SPICE suffixes (``2.7k``, ``1meg``, ``3.1n``)."""
+    from ..units import parse_spice_number
+
+    try:
+        return parse_spice_number(text)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def ohm_arg(text: str) -> float:
+    """A resistance [Ω] with SPICE suffixes, or open: ``open``, ``OL`` (a meter's overload), ``inf``."""
+    if text.strip().lower() in ("open", "ol", "inf", "infinity"):
+        return math.inf
+    return spice_float(text)
+
+
+def channel_arg(text: str | None) -> str | int | None:
+    """``--channel``: a 1-based number or a name."""
+    if text is None:
+        return None
+    return int(text) if text.isdigit() else text
+
+
+def parse_threshold(text: str) -> tuple[str, tuple[float, float]]:
+    """``"B=7.8:10.3"`` -> ``("B", (7.8, 10.3))`` [V]."""
+    from ..units import parse_spice_number
+
+    state, sep, rng = str(text).partition("=")
+    state = state.strip().upper()
+    lo, colon, hi = rng.partition(":")
+    if not sep or not colon or state not in ("A", "B", "C", "D", "E"):
+        raise ParameterError(f"threshold {text!r}: expected STATE=LO:HI in volts with STATE one of A B C D E, "
+                             "e.g. B=7.8:10.3")
+    try:
+        return state, (parse_spice_number(lo), parse_spice_number(hi))
+    except ParameterError as exc:
+        raise ParameterError(f"threshold {text!r}: {exc}") from None

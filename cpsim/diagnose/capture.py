@@ -1,0 +1,55 @@
+"""``cpsim.analyze``: read a capture, measure it, and diagnose its faults.
+
+The whole capture pipeline in one call: :func:`cpsim.read_capture` (when given a path)
+-> :func:`cpsim.analysis.measure` -> :func:`cpsim.detect_cp_faults`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from .. import standard as std
+from ..analysis.measure import PilotMeasurement, measure
+from .cp import detect_cp_faults
+
+__all__ = ["analyze"]
+
+
+def analyze(source: Any, *, profile: str | std.LimitsProfile = "iec61851", fmt: str | None = None,
+            channel: str | int | None = None, vehicle_connected: bool | None = None,
+            **options: Any) -> PilotMeasurement:
+    """Measure a control-pilot waveform like a pilot test instrument, and name its faults.
+
+    Parameters
+    ----------
+    source : Waveform or path
+        A :class:`~cpsim.Waveform` (simulated or read), or a capture file read with
+        :func:`cpsim.read_capture`.
+    profile : str or LimitsProfile
+        ``"iec61851"`` (default), ``"j1772"``, or a profile of your own thresholds
+        (:func:`cpsim.standard.custom_profile`).
+    fmt, channel
+        Passed to :func:`cpsim.read_capture` when ``source`` is a path.
+    vehicle_connected : bool, optional
+        What the user knows: ``True`` turns a state-A capture into the fault ``vehicle_not_seen``.
+    **options
+        Keyword options of :func:`cpsim.measure_pilot` (``summary``, ``dc_min_s``, ...).
+
+    Returns
+    -------
+    PilotMeasurement
+        With ``faults`` filled by :func:`cpsim.detect_cp_faults`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cpsim
+    >>> t = np.arange(20_000) * 1e-6                        # 20 ms at 1 MS/s
+    >>> v = np.where((t * 1000) % 1 < 0.25, 9.0, -12.0)     # state B, 25 % duty
+    >>> m = cpsim.analyze(cpsim.Waveform.from_arrays(t, v))
+    >>> m.state, round(m.duty, 3), round(m.current_a, 1), m.faults
+    ('B2', 0.25, 15.0, ())
+    """
+    m = measure(source, profile=profile, fmt=fmt, channel=channel, **options)
+    return replace(m, faults=detect_cp_faults(m, profile, vehicle_connected=vehicle_connected))
