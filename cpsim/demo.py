@@ -92,7 +92,7 @@ def _stitch(pieces):
     return Waveform.from_uniform(v, sample_interval_s=SAMPLE_INTERVAL_S, channel="cp")
 
 
-def simulate_all(out: Path, seed: int) -> list[tuple[Path, str, bool]]:
+def simulate_all(out: Path, seed: int) -> list[tuple[Path, str | None, bool]]:
     """Simulate and write the captures; returns ``(path, expected state, vehicle plugged in)``."""
     from .sim import CpCircuit, simulate_cp_batch
 
@@ -101,7 +101,7 @@ def simulate_all(out: Path, seed: int) -> list[tuple[Path, str, bool]]:
     waves = simulate_cp_batch(circuits + list(extra.values()), periods=PERIODS, sample_interval_s=SAMPLE_INTERVAL_S)
     by_state = {}
     rng = np.random.default_rng(seed)
-    written = []
+    written: list[tuple[Path, str | None, bool]] = []
     for (stem, state, fault, expected, plugged), wave in zip(CAPTURES, waves):
         if fault is None:
             by_state[state] = wave
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     fast, spice = run_tolerance(out, args.runs, args.spice_runs, args.seed, args.workers)
     t_mc = time.perf_counter() - t0 - t_sim - t_an
 
-    compare = ["j1772", SMARTEVSE]
+    compare: list[str | std.LimitsProfile] = ["j1772", SMARTEVSE]
     studies = [montecarlo_report(fast, profile=profile, compare=compare, name="mc_fast.parquet"),
                montecarlo_report(spice, profile=profile, compare=compare, name="mc_spice.parquet")]
     plots = out / "plots"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -111,7 +112,7 @@ class Waveform:
         hi = np.searchsorted(self.t, t_end_s, side="right")
         return Waveform(self.t[lo:hi], self.v[lo:hi], self.channel, self.metadata)
 
-    def to_csv(self, path, *, value_column: str | None = None) -> None:
+    def to_csv(self, path: str | os.PathLike[str] | TextIO, *, value_column: str | None = None) -> None:
         """Write cpsim's own CSV layout: header ``time_s,<channel>_v``, one sample per row."""
         from .errors import OutputError
 

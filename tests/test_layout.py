@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -199,3 +200,23 @@ def test_the_cli_and_the_study_machinery_live_in_their_rooms():
     assert not (PACKAGE / "cli.py").exists() and (PACKAGE / "cli" / "main.py").is_file()
     assert not any(m.startswith("cpsim.sim.") and m.split(".")[-1] in ("batch", "corners", "engines", "variations")
                    for m in MODULES)
+
+
+def _unannotated(func) -> list[str]:
+    sig = inspect.signature(func)
+    missing = [name for name, p in sig.parameters.items()
+               if p.annotation is inspect.Parameter.empty and name not in ("self", "cls")
+               and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if sig.return_annotation is inspect.Signature.empty and func.__name__ != "__init__":
+        missing.append("return")
+    return missing
+
+
+@pytest.mark.parametrize("name", sorted(set(cpsim.__all__)))
+def test_the_public_api_is_annotated(name):
+    # mypy checks these annotations (make lint); here: that every public function and method has them
+    obj = getattr(cpsim, name)
+    funcs = {name: obj} if inspect.isfunction(obj) else (
+        {f"{name}.{k}": v for k, v in vars(obj).items() if inspect.isfunction(v) and not k.startswith("_")}
+        if inspect.isclass(obj) else {})
+    assert {k: m for k, f in funcs.items() if (m := _unannotated(f))} == {}

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import standard as std
 from ..errors import ParameterError
@@ -270,7 +271,7 @@ def measure(source, *, profile: str | std.LimitsProfile = "iec61851", fmt: str |
     return _measure(wave.t, wave.v, profile=profile, channel=wave.channel, checked=True, **options)
 
 
-def measure_pilot(t, v, *, profile: str | std.LimitsProfile = "iec61851", channel: str = "cp",
+def measure_pilot(t: ArrayLike, v: ArrayLike, *, profile: str | std.LimitsProfile = "iec61851", channel: str = "cp",
                   summary: SummaryChoice = "longest", threshold: ThresholdMethod = "widest_gap",
                   dc_min_s: float = DC_MIN_S, min_segment_s: float = MIN_SEGMENT_S,
                   duty_change_tol: float = DUTY_CHANGE_TOL, max_noise_v: float = MAX_NOISE_V,

@@ -39,7 +39,7 @@ def print_json(obj: Any) -> None:
 class Parser(argparse.ArgumentParser):
     """argparse that reports a usage mistake in one line (what, where, how to get help), exit 2."""
 
-    def error(self, message: str):  # type: ignore[override]  # argparse declares NoReturn
+    def error(self, message: str):  # argparse declares NoReturn: exit() never returns
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

@@ -5,17 +5,18 @@ off) or the PP voltage, and returns a :class:`PPDiagnosis` with a stable ``code`
 
 Type 1 (SAE J1772), measured between the PP and PE pins of the plug, out of the inlet:
 
-============  ==================  ================  =========================================
-released      pressed             code              meaning
-============  ==================  ================  =========================================
-≈ 150 Ω       ≈ 480 Ω             ok                R6 = 150 Ω; S3 opens and adds R7 = 330 Ω
-≈ 480 Ω       ≈ 480 Ω             s3_stuck_open     S3 never closes (or the latch never drops)
-≈ 150 Ω       ≈ 150 Ω             s3_stuck_closed   the vehicle cannot see the button
-≈ 150 Ω       open                r7_open           pressing reads as "plug pulled"
-open          open                r6_open           PP-PE open: R6, the PP pin or its wire
-≈ 0 Ω         any                 pp_shorted        PP shorted to PE
-anything else                     off_nominal       wrong, damaged or corroded part
-============  ==================  ================  =========================================
+=============  =============  ===============  ==========================================
+released       pressed        code             meaning
+=============  =============  ===============  ==========================================
+≈ 150 Ω        ≈ 480 Ω        ok               R6 = 150 Ω; S3 opens and adds R7 = 330 Ω
+≈ 480 Ω        ≈ 480 Ω        s3_stuck_open    S3 never closes (or the latch never drops)
+≈ 150 Ω        ≈ 150 Ω        s3_stuck_closed  the vehicle cannot see the button
+≈ 150 Ω        open           r7_open          pressing reads as "plug pulled"
+open           open           r6_open          PP-PE open: R6, the PP pin or its wire
+≈ 0 Ω          any            pp_shorted       PP shorted to PE
+anything else                 off_nominal      wrong, damaged or corroded part
+----------------------------  ---------------  ------------------------------------------
+=============  =============  ===============  ==========================================
 
 Values: 150 Ω / 480 Ω (OE-KB, robertcrimmins, kortas87, NXP sigbrd; PILOT-REFERENCE §4).
 With ``v_pp`` (the PP voltage at the vehicle inlet, its 330 Ω pull-up to 5 V and 2.7 kΩ
@@ -302,9 +303,10 @@ def _bands_text(b: std.RcBands) -> str:
 
 # --------------------------------------------------------------------------------------------
 
-def diagnose_pp(connector: str = "type1", *, released_ohm=None, pressed_ohm=None, v_pp=None,
-                v_pp_pressed=None, rc_ohm=None, bands: str = "iec2010", supply_v=None,
-                pullup_ohm=None) -> PPDiagnosis:
+def diagnose_pp(connector: str = "type1", *, released_ohm: float | str | None = None,
+                pressed_ohm: float | str | None = None, v_pp: float | str | None = None,
+                v_pp_pressed: float | str | None = None, rc_ohm: float | str | None = None, bands: str = "iec2010",
+                supply_v: float | str | None = None, pullup_ohm: float | str | None = None) -> PPDiagnosis:
     """Diagnose a proximity pilot from what a technician can measure.
 
     Parameters
@@ -384,6 +386,7 @@ def diagnose_pp(connector: str = "type1", *, released_ohm=None, pressed_ohm=None
             raise ParameterError("supply_v/pullup_ohm describe the circuit that reads v_pp; not used with rc_ohm")
         measured = f"Rc {_ohm_text(rc)}"
     else:
+        assert v_rel is not None  # exactly one of rc_ohm and v_pp, checked above
         supply = check_number("supply_v", std.PP2_SUPPLY_CHOICES_V[0] if supply_v is None else supply_v,
                               lo=0.1, hi=30.0, unit="V")
         pullup = check_number("pullup_ohm", std.PP2_PULLUP_OHM if pullup_ohm is None else pullup_ohm,

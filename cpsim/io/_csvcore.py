@@ -51,7 +51,7 @@ FAST_PATH = True
 benchmark switch it off to compare with the pyarrow-only route."""
 
 try:  # built by `pip install` from _fastrows.c; optional (setup.py), pyarrow covers everything
-    from . import _fastrows
+    from . import _fastrows  # type: ignore[attr-defined]  # the compiled extension has no stub
 except ImportError:  # pragma: no cover - installs without a C compiler
     _fastrows = None
 
@@ -344,9 +344,9 @@ class _Reader:
     def _parse(self, a: int, b: int) -> dict[int, np.ndarray]:
         data = self._read_block(a, b)
         if self.fast is not None:
-            cols = self._parse_fast(data)
-            if cols is not None:
-                return cols
+            fast = self._parse_fast(data)
+            if fast is not None:
+                return fast
         pa, pacsv = self.pa, self.pacsv
         try:
             table = pacsv.read_csv(

@@ -72,8 +72,9 @@ def _scan(head: Head):
             if head.at_eof and first + len(rows) == len(head.lines) and len(rows) > 1:
                 rows = rows[:-1]  # the file's last row may legitimately lack values
             shapes = [_numeric_row(r, d) for r in rows if r.strip()]
-            if shapes and all(s is not None and s == shapes[0] for s in shapes):
-                return d, shapes[0][1], header, first, shapes[0][0]
+            shape = shapes[0] if shapes else None
+            if shape is not None and all(s == shape for s in shapes):
+                return d, shape[1], header, first, shape[0]
             if header is not None and not shapes and head.at_eof and not any(x.strip() for x in head.lines[first:]):
                 return d, ".", header, first, len(head.lines[header].split(d))  # header only
     return None

@@ -31,7 +31,7 @@ def sniff(head: Head) -> bool:
     if not head.lines:
         return False
     m = _KEY.match(head.lines[0])
-    return bool(m) and m.group(1).strip().lower() == "channel" and _header_row(head) is not None
+    return m is not None and m.group(1).strip().lower() == "channel" and _header_row(head) is not None
 
 
 def _header_row(head: Head) -> int | None:

@@ -34,7 +34,7 @@ def _delimiter(head: Head) -> str | None:
     for d in ("\t", ";", ","):
         f0, f1 = split_fields(head.lines[0], d), split_fields(head.lines[1], d)
         if len(f0) >= 2 and len(f1) == len(f0) and all(_UNIT.match(c) for c in f1):
-            if time_unit_scale(_UNIT.match(f1[0]).group(1)) is not None:
+            if (m := _UNIT.match(f1[0])) is not None and time_unit_scale(m.group(1)) is not None:
                 return d
     return None
 
@@ -47,7 +47,11 @@ def layout(head: Head) -> Layout:
     d = _delimiter(head)
     if d is None:
         raise head.fail("expected a column-name line and a '(unit)' line such as '(ms),(V)'", line=2)
-    names, units = split_fields(head.lines[0], d), [_UNIT.match(c).group(1) for c in split_fields(head.lines[1], d)]
+    # _delimiter checked that every cell of line 2 is '(unit)' and that the first is a time unit
+    names = split_fields(head.lines[0], d)
+    units = [m.group(1) for c in split_fields(head.lines[1], d) if (m := _UNIT.match(c)) is not None]
+    time_scale = time_unit_scale(units[0])
+    assert time_scale is not None
     i = first_data_line(head, 2, d)
     row = head.lines[i].split(d)
     decimal = "," if d != "," and any("," in c for c in row) else "."
@@ -57,5 +61,5 @@ def layout(head: Head) -> Layout:
         channels.append(Channel(name, k, scale, unit, channel_number(name), True, name))
     md = {"time_unit": units[0], "time_column_label": names[0]}
     return Layout("picoscope", i + 1, head.line_offset(i), len(row), d, decimal,
-                  TimeAxis("column", column=0, scale=time_unit_scale(units[0])), channels,
+                  TimeAxis("column", column=0, scale=time_scale), channels,
                   list(head.lines[:i]), md)

@@ -1,18 +1,18 @@
 """Rigol oscilloscope CSV exports (six layouts across the model families).
 
-================  =====================================================  ==========================
-format            signature                                              time axis
-================  =====================================================  ==========================
-rigol-csv         ``X,CH1,…,Start,Increment`` / ``Sequence,Volt,…,t0,dt`` ``Start + X * Increment``
-                  (DS1000Z, DS2000, DS4000, MSO1000Z/2000; only enabled
-                  channels; X need not start at 0)
-rigol-ds1000e     ``X,CH1,`` / ``Second,Volt,`` (DS1000E/CA)             time column [s]
-rigol-ds1000b     ``,CH2,CH4`` / ``Second,Volt,Volt``, rows end in ``, ``  time column [s]
-rigol-ds1000d     ``X,CH 1 (V),CH 2 (V)`` (one header line)               time column [s]
-rigol-mso5000     ``CH1(V),t0 = -1.01s, tInc = 5e-07s,`` values only      ``t0 + k * tInc``
-                  (MSO5000, DHO)
-rigol-ds1052e     16 quoted ``"Key =",value`` lines, ``"Time (s)",…``    time column [s]
-================  =====================================================  ==========================
+=============  =========================================================  =========================
+format         signature                                                  time axis
+=============  =========================================================  =========================
+rigol-csv      ``X,CH1,…,Start,Increment`` / ``Sequence,Volt,…,t0,dt``    ``Start + X * Increment``
+               (DS1000Z, DS2000, DS4000, MSO1000Z/2000; only enabled
+               channels; X need not start at 0)
+rigol-ds1000e  ``X,CH1,`` / ``Second,Volt,`` (DS1000E/CA)                 time column [s]
+rigol-ds1000b  ``,CH2,CH4`` / ``Second,Volt,Volt``, rows end in ``", "``  time column [s]
+rigol-ds1000d  ``X,CH 1 (V),CH 2 (V)`` (one header line)                  time column [s]
+rigol-mso5000  ``CH1(V),t0 = -1.01s, tInc = 5e-07s,`` values only         ``t0 + k * tInc``
+               (MSO5000, DHO)
+rigol-ds1052e  16 quoted ``"Key =",value`` lines, ``"Time (s)",…``        time column [s]
+=============  =========================================================  =========================
 """
 
 from __future__ import annotations
@@ -135,9 +135,16 @@ def sniff_ds1000d(head: Head) -> bool:
     )
 
 
+def _d_unit(head: Head, name: str) -> str:
+    m = _D_CHANNEL.match(name)
+    if m is None:
+        raise head.fail(f"column {name!r} is not of the form 'CH 1 (V)'", line=1)
+    return m.group(1)
+
+
 def layout_ds1000d(head: Head) -> Layout:
     f0 = _fields(head, 0)
-    channels = [_channel(n, k + 1, _D_CHANNEL.match(n).group(1)) for k, n in enumerate(f0[1:])]
+    channels = [_channel(n, k + 1, _d_unit(head, n)) for k, n in enumerate(f0[1:])]
     i = first_data_line(head, 1, ",")
     ncols = _row_width(head, i)
     return Layout("rigol-ds1000d", i + 1, head.line_offset(i), ncols, ",", ".", TimeAxis("column", column=0),

@@ -111,7 +111,8 @@ def layout_mdo(head: Head) -> Layout:
         f = split_fields(line)
         if f and f[0]:
             fields[f[0]] = f[1:]
-    _check_time_unit(head, (fields.get("Horizontal Units") or [None])[0], None)
+    horizontal = fields.get("Horizontal Units") or []
+    _check_time_unit(head, horizontal[0] if horizontal else None, None)
     names = split_fields(head.lines[h])[1:]
     units = fields.get("Vertical Units", [])
     channels = []

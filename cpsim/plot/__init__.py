@@ -4,16 +4,16 @@ Every function draws into ``ax``/``axes`` when given (a notebook's own figure) o
 with :mod:`matplotlib.pyplot` (shown inline by Jupyter), and returns the axes. Units are in every
 axis label; time is shown in µs, ms or s, whichever reads best.
 
-==================  ============================================================================
-:func:`waveform`    a capture (or a measurement's per-cycle levels) with the timeline's state
-                    stretches shaded and, optionally, the profile's state windows
-:func:`timeline`    the states over time as a coloured strip
-:func:`overview`    :func:`waveform` above :func:`timeline` (the report's overview)
-:func:`period_zoom` one PWM period with the measured levels and the 10 %/90 % points
-:func:`edge_zoom`   one rising or falling edge, its 10 %/90 % crossings and rise/fall time
-:func:`cycles`      per-cycle duty and frequency over time, against the frequency limits
-:func:`montecarlo`  per-state level histograms of a tolerance study against the thresholds
-==================  ============================================================================
+====================  ============================================================================
+:func:`waveform`      a capture (or a measurement's per-cycle levels) with the timeline's state
+                      stretches shaded and, optionally, the profile's state windows
+:func:`timeline`      the states over time as a coloured strip
+:func:`overview`      :func:`waveform` above :func:`timeline` (the report's overview)
+:func:`period_zoom`   one PWM period with the measured levels and the 10 %/90 % points
+:func:`edge_zoom`     one rising or falling edge, its 10 %/90 % crossings and rise/fall time
+:func:`cycles`        per-cycle duty and frequency over time, against the frequency limits
+:func:`montecarlo`    per-state level histograms of a tolerance study against the thresholds
+====================  ============================================================================
 
 Examples
 --------

@@ -165,7 +165,7 @@ def _channel(wave, m) -> str:
 
 
 def _states_text(m) -> str:
-    names = []
+    names: list[str] = []
     for s in m.segments:
         if not names or names[-1] != s.state:
             names.append(s.state)

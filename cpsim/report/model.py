@@ -125,7 +125,7 @@ def montecarlo_report(source, *, profile: str | std.LimitsProfile | None = None,
     present = {str(x) for x in df["expected_state"].unique()}  # categorical: cheap on millions of rows
     for state in [s for s in std.STATES if s in present]:
         rows = df[(df["expected_state"] == state).to_numpy()]
-        entry = {"state": state, "runs": int(len(rows)), "errors": int((~rows["error"].isna()).sum()),
+        entry: dict[str, Any] = {"state": state, "runs": int(len(rows)), "errors": int((~rows["error"].isna()).sum()),
                  "yield": {}}
         for p in [prof, *others]:
             y = threshold_yield(rows, p)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import ParameterError
 from ..units import parse_spice_number
@@ -107,9 +108,10 @@ def blocked_low_v(v_low_v, r1_ohm, *, diode_area=1.0, temp_c=27.0, diode: DiodeM
         temp_c, diode_area)
 
 
-def plateau_levels(state: str, *, v_high_v=12.0, v_low_v=-12.0, r1_ohm=1000.0, r_wire_ohm=0.1,
-                   r_detect_ohm=2740.0, r_charge_ohm=1300.0, r_vent_ohm=270.0, r_short_ohm=0.01,
-                   diode_area=1.0, temp_c=27.0) -> tuple[np.ndarray, np.ndarray]:
+def plateau_levels(state: str, *, v_high_v: ArrayLike = 12.0, v_low_v: ArrayLike = -12.0, r1_ohm: ArrayLike = 1000.0,
+                   r_wire_ohm: ArrayLike = 0.1, r_detect_ohm: ArrayLike = 2740.0, r_charge_ohm: ArrayLike = 1300.0,
+                   r_vent_ohm: ArrayLike = 270.0, r_short_ohm: ArrayLike = 0.01, diode_area: ArrayLike = 1.0,
+                   temp_c: ArrayLike = 27.0) -> tuple[np.ndarray, np.ndarray]:
     """Settled (v_high, v_low) at the EVSE CP point for a PWM in ``state`` (A-E), vectorised.
 
     ``v_low`` is the generator's low level lifted by the blocked diode's saturation current

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -102,7 +102,7 @@ class CpCircuit:
             # a fault scenario of cpsim.sim.scenarios: fields left at their defaults take the fault's values
             from .scenarios import resolve_cp_changes
 
-            defaults = {f.name: f.default for f in dataclasses.fields(self)}
+            defaults: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(self)}
             values = {name: getattr(self, name) for name in defaults}
             for name, value in resolve_cp_changes(self.fault, letter, values, defaults).items():
                 object.__setattr__(self, name, value)
@@ -262,7 +262,9 @@ def simulate_cp(state: str = "C", *, duty: float = 0.25, frequency_hz: float = s
 
     Examples
     --------
-    >>> w = simulate_cp("C", duty=0.25)                      # doctest: +SKIP
+    >>> w = simulate_cp("C", duty=0.25)                      # ngspice: 5 periods, 0.1 µs steps
+    >>> len(w), round(float(w.v.max()), 1), round(float(w.v.min()), 1)
+    (50001, 6.0, -12.0)
     """
     circuit = _circuit_from_kwargs(state, dict(duty=duty, frequency_hz=frequency_hz, cable_c_f=cable_c_f,
                                                fault=fault, **components))

@@ -79,7 +79,7 @@ class NgspiceSession:
         self._transcript: list[str] = []
         errors, transcript = self._errors, self._transcript
 
-        class _Shared(base):
+        class _Shared(base):  # type: ignore[misc,valid-type]  # PySpice's class, known at run time
             @staticmethod
             def _send_char(message_c, ngspice_id, user_data):
                 message = ffi.string(message_c).decode("utf-8", "replace")

@@ -21,6 +21,7 @@ import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -148,11 +149,17 @@ def fast_block(state: str, params: Mapping[str, np.ndarray], profile: LimitsProf
 class SpiceOptions:
     """How each variation is simulated.
 
-    periods : PWM periods per transient (3 gives two complete rising-edge cycles).
-    sample_interval_s : output step [s]; ``None``: the shortest 10-90 % generator edge
+    Attributes
+    ----------
+    periods : int
+        PWM periods per transient (3 gives two complete rising-edge cycles).
+    sample_interval_s : float or None
+        Output step [s]; ``None``: the shortest 10-90 % generator edge
         (0.8 × the ramp) divided by ``samples_per_edge``.
-    samples_per_edge : samples on the fastest edge when ``sample_interval_s`` is None.
-    probe : "evse" or "vehicle".
+    samples_per_edge : int
+        Samples on the fastest edge when ``sample_interval_s`` is None.
+    probe : str
+        ``"evse"`` or ``"vehicle"``.
     """
 
     periods: int = 3
@@ -214,7 +221,8 @@ def spice_chunk(state: str, runs, params: Mapping[str, np.ndarray], options: Spi
     circuits: dict[int, CpCircuit] = {}
     for k in range(len(runs)):
         try:
-            circuits[k] = CpCircuit(state=state, **{f: float(params[f][k]) for f in CIRCUIT_FIELDS})
+            values: dict[str, Any] = {f: float(params[f][k]) for f in CIRCUIT_FIELDS}
+            circuits[k] = CpCircuit(state=state, **values)
         except CpsimError as exc:
             rows[k]["error"] = _error_text(exc)
     step = options.step_for(min((min(c.rise_time_s, c.fall_time_s) for c in circuits.values()), default=1.0))

@@ -96,7 +96,7 @@ def drive(chunks, ctx, submit, to_frame, *, own: bool) -> None:
     executor = new_pool(ctx["workers"], ctx["recycle_after"]) if own else ctx["executor"]
     limit = ctx["max_inflight"] or max(8, 3 * ctx["workers"])
     pending = collections.deque(range(len(chunks)))
-    attempts = collections.Counter()
+    attempts: collections.Counter[int] = collections.Counter()
     inflight: dict = {}
 
     def record_unfinished(i, exc):

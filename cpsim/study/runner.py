@@ -22,12 +22,16 @@ chunks to an engine (:mod:`cpsim.study.engines`) and gathers one row per variati
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .. import standard as std
 from .._version import __version__
@@ -58,12 +62,12 @@ def _fast_task(state, runs, tolerances, seed, nominal, profile_spec):
 
 
 def run_montecarlo(state: str = "C", runs: int = 1000, tolerances: Sequence[Tolerance] | None = None, *,
-                   seed: int | None = None, engine: Engine = "fast", profile="iec61851",
+                   seed: int | None = None, engine: Engine = "fast", profile: str | std.LimitsProfile = "iec61851",
                    nominal: Mapping[str, float] | None = None, executor: Executor | None = None,
-                   workers: int | None = None, out=None, resume: bool = False,
+                   workers: int | None = None, out: str | os.PathLike[str] | None = None, resume: bool = False,
                    progress: bool | Callable[[int, int], None] = False, chunk_size: int | None = None,
                    spice: SpiceOptions | None = None, recycle_after: int = 50, retries: int = 2,
-                   flush_rows: int = 2000, flush_s: float = 5.0, max_inflight: int | None = None):
+                   flush_rows: int = 2000, flush_s: float = 5.0, max_inflight: int | None = None) -> pd.DataFrame:
     """Monte Carlo of a CP circuit in ``state`` over component tolerances.
 
     Parameters
@@ -115,8 +119,10 @@ def run_montecarlo(state: str = "C", runs: int = 1000, tolerances: Sequence[Tole
 
     Examples
     --------
-    >>> df = run_montecarlo("C", 10_000, seed=1)          # doctest: +SKIP
-    >>> summarize(df, "j1772")["yield"]                    # doctest: +SKIP
+    >>> from cpsim.study.summary import summarize
+    >>> df = run_montecarlo("C", 10_000, seed=1)          # the fast engine: well under a second
+    >>> len(df), summarize(df, "j1772")["yield"]
+    (10000, 1.0)
     """
     runner = {"fast": _run_fast, "spice": _run_spice}
     if engine not in runner:
@@ -211,7 +217,7 @@ def _check_previous(previous, state, tols, seed, nominal, expected) -> None:
                                  "resume with the same tolerances or drop --resume")
 
 
-def _frame(ctx, runs: np.ndarray, params: Mapping[str, np.ndarray], results: Mapping[str, Sequence]):
+def _frame(ctx, runs: np.ndarray, params: Mapping[str, np.ndarray], results: Mapping[str, Any]):
     import pandas as pd
 
     n = runs.size

@@ -86,6 +86,7 @@ class ResultStore:
     # -- streaming ----------------------------------------------------------------------------
     def start(self) -> None:
         if self.stream:
+            assert self.out is not None  # streaming needs out= (see __init__)
             if not self.resume and self.out.exists():
                 # a fresh study replaces an old file now, so a later resume cannot mix the two
                 self.out.unlink()

@@ -21,8 +21,12 @@ e.g. ``custom_profile({"C": (5.5, 6.5)})``, without simulating again.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .. import standard as std
 from ..errors import ParameterError
@@ -103,7 +107,7 @@ def threshold_yield(df, profile=None) -> dict:
     valid = int(ok.sum())
     counts = np.bincount(read_as[wrong] + 1, minlength=len(std.STATES) + 1)
     as_counts = {str(_name(c - 1)): int(n) for c, n in enumerate(counts) if n}
-    out = {
+    out: dict[str, Any] = {
         "profile": margin_profile.name,
         "valid_runs": valid,
         "yield": (valid - int(wrong.sum())) / valid if valid else None,
@@ -146,7 +150,7 @@ def threshold_yield(df, profile=None) -> dict:
     return out
 
 
-def summarize(df, profile=None, *, worst: int = 10) -> dict:
+def summarize(df: pd.DataFrame, profile: str | std.LimitsProfile | None = None, *, worst: int = 10) -> dict:
     """Statistics, threshold yield, margins and worst cases of a tolerance study (JSON-ready dict).
 
     Parameters
@@ -186,11 +190,11 @@ def summarize(df, profile=None, *, worst: int = 10) -> dict:
     k = max(0, min(int(worst), order_key.size))
     order = np.argpartition(order_key, k - 1)[:k] if 0 < k < order_key.size else np.arange(k)
     order = order[np.lexsort((order, order_key[order]))]  # by key, then by run order
-    order = [i for i in order if ok[i]]
+    kept = [i for i in order if ok[i]]
     varying = [c for c in _parameter_columns(df) if df[c].min() != df[c].max()]
     read_as = _read_as(df, std.get_profile(profile) if profile is not None else None)
     worst_cases = []
-    for i in order:
+    for i in kept:
         row = df.iloc[i]
         case = {"run": int(row["run"]), "expected_state": str(row["expected_state"]), "read_as": _name(read_as[i]),
                 "v_high": _f(row["v_high"]), "v_low": _f(row["v_low"]), "margin_v": _f(margins[i])}
@@ -200,7 +204,7 @@ def summarize(df, profile=None, *, worst: int = 10) -> dict:
     for name in _PROFILES_REPORTED:
         r = threshold_yield(df, name)
         by_profile[name] = {"yield": r["yield"], "misclassified": r["misclassified"]["count"]}
-    out = {
+    out: dict[str, Any] = {
         "runs": int(len(df)),
         "seed": seeds[0] if len(seeds) == 1 else seeds,
         "engine": df.attrs.get("engine"),

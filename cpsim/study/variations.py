@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -106,7 +107,7 @@ def _canonical(name: str) -> str:
 def _circuit_defaults() -> dict[str, float]:
     from ..sim.cp import CpCircuit
 
-    out = {f.name: float(f.default) for f in dataclasses.fields(CpCircuit)
+    out = {f.name: float(cast(float, f.default)) for f in dataclasses.fields(CpCircuit)
            if f.name in PARAMETERS or f.name == "diode_area"}
     out["diode_dvf_v"] = 0.0
     return out
@@ -337,13 +338,13 @@ def diode_area_for_shift(dvf_v, current_a: float, *, iterations: int = 60) -> np
 
 def new_seed() -> int:
     """A fresh seed from the OS entropy pool (recorded with the results)."""
-    return int(np.random.SeedSequence().entropy) % 2**63
+    return int(cast(int, np.random.SeedSequence().entropy)) % 2**63
 
 
 def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= operator.index(seed) < 2**63:
         raise ParameterError(f"seed must be an integer 0 <= seed < 2**63, got {seed!r}")
-    return int(seed)
+    return operator.index(seed)
 
 
 def sample(state: str, runs: int | Sequence[int] | np.ndarray, tolerances: Sequence[Tolerance], seed: int,
@@ -355,11 +356,12 @@ def sample(state: str, runs: int | Sequence[int] | np.ndarray, tolerances: Seque
     seed = _check_seed(seed)
     tols = resolve_tolerances(tolerances, state=state, base=())
     nom = _nominals(nominal)
-    idx = np.arange(int(runs)) if np.isscalar(runs) else np.asarray(runs, dtype=np.int64)
+    idx = np.arange(int(cast(int, runs))) if np.isscalar(runs) else np.asarray(runs, dtype=np.int64)
     if idx.size and idx.min() < 0:
         raise ParameterError("run indices must be >= 0")
     out = {t.name: np.empty(idx.size) for t in tols}
     contiguous = idx.size > 0 and idx[-1] - idx[0] == idx.size - 1 and bool(np.all(np.diff(idx) == 1))
+    pieces: list[tuple[int, Any, Any]]  # (block, where in the output, offset in the block)
     if contiguous:  # the usual case: slices, no search
         first, last = int(idx[0]), int(idx[-1])
         pieces = [(b, slice(max(first, b * BLOCK) - first, min(last + 1, (b + 1) * BLOCK) - first),
@@ -459,14 +461,15 @@ def parse_tolerance(text: str) -> Tolerance:
         raise ParameterError(f"tolerance {text!r}: expected NAME=SPEC, e.g. r1=0.03, cable_c_f=0:3.1n, temp=fixed")
     name = _canonical(name)
     spec, _, dist = spec.strip().partition(",")
-    dist = dist.strip().lower() or "uniform"
-    if dist not in ("uniform", "normal"):
-        raise ParameterError(f"tolerance {text!r}: distribution must be uniform or normal, got {dist!r}")
+    dist_text = dist.strip().lower() or "uniform"
+    if dist_text not in ("uniform", "normal"):
+        raise ParameterError(f"tolerance {text!r}: distribution must be uniform or normal, got {dist_text!r}")
+    dist = cast(Distribution, dist_text)
     spec = spec.strip().lower()
     try:
         if spec.startswith("fixed"):
-            _, at, value = spec.partition("@")
-            return Tolerance.fixed(name, parse_spice_number(value) if at else None)
+            _, at, fixed_at = spec.partition("@")
+            return Tolerance.fixed(name, parse_spice_number(fixed_at) if at else None)
         if ":" in spec:
             lo, _, hi = spec.partition(":")
             return Tolerance.between(name, parse_spice_number(lo), parse_spice_number(hi), dist)
