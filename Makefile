@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.cpsim-installed
 
-.PHONY: demo test setup system-deps bench clean
+.PHONY: demo test lint setup system-deps bench docs clean
 
 demo: setup
 	$(BIN)/python -m cpsim.demo
@@ -13,8 +13,25 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade) and mypy, configured in pyproject.toml
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
+
+# The user guide (docs/*.md) and the API reference from the docstrings; warnings are errors.
+DOCS_STAMP := $(VENV)/.cpsim-docs-installed
+
+# -E and a fresh api/generated: every build reads everything, so no warning hides in a cache.
+docs: setup $(DOCS_STAMP)
+	rm -rf docs/api/generated
+	$(BIN)/python -m sphinx -E -W --keep-going -n -b html docs docs/_build/html
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[docs]'
+	@touch $(DOCS_STAMP)
 
 setup: system-deps $(STAMP)
 
@@ -29,4 +46,4 @@ $(STAMP): pyproject.toml setup.py cpsim/io/_fastrows.c
 	@touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) out build *.egg-info .pytest_cache
+	rm -rf $(VENV) out build *.egg-info .pytest_cache docs/_build docs/api/generated

@@ -10,7 +10,7 @@ import pytest
 
 import cpsim.io as cio
 from cpsim import CaptureFormatError, CpsimError, ParameterError
-from cpsim.io import _csvcore
+from cpsim.io import _csvcore, registry
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "captures"
 GOOD = "time_s,cp_v\n0,12\n1e-06,12\n2e-06,-12\n3e-06,-12\n"  # cpsim layout, lines 1..5
@@ -133,8 +133,8 @@ def test_known_non_csv_files_are_named(tmp_path, data, kind):
 
 
 def test_unknown_format_name_lists_valid_ones(tmp_path):
-    err = read_error(write(tmp_path, GOOD), fmt="tektronix-wfm")
-    assert "unknown format 'tektronix-wfm'" in str(err)
+    err = read_error(write(tmp_path, GOOD), fmt="tektronix-xyz")
+    assert "unknown format 'tektronix-xyz'" in str(err)
     assert "rigol-csv" in str(err) and "generic" in str(err)
 
 
@@ -148,7 +148,7 @@ def test_ambiguous_detection_names_the_candidates(tmp_path, monkeypatch):
     always = lambda head: True
     fake = [cio.Format("a-scope", "A", always, cio.generic.layout),
             cio.Format("b-scope", "B", always, cio.generic.layout)]
-    monkeypatch.setattr(cio, "FORMATS", fake)
+    monkeypatch.setattr(registry, "FORMATS", fake)
     err = read_error(write(tmp_path, GOOD))
     assert "ambiguous" in str(err) and "a-scope, b-scope" in str(err)
 
@@ -157,7 +157,7 @@ def test_a_crashing_sniffer_does_not_break_detection(tmp_path, monkeypatch):
     def boom(head):
         raise IndexError("sniffer bug")
 
-    monkeypatch.setattr(cio, "FORMATS", [cio.Format("boom", "x", boom, cio.generic.layout), *cio.FORMATS])
+    monkeypatch.setattr(registry, "FORMATS", [cio.Format("boom", "x", boom, cio.generic.layout), *cio.FORMATS])
     assert cio.read_capture(write(tmp_path, GOOD)).metadata["format"] == "cpsim"
 
 

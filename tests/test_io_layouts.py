@@ -17,7 +17,7 @@ import pytest
 
 import cpsim.io as cio
 from cpsim import CaptureFormatError, ParameterError, Waveform
-from cpsim.io import _csvcore
+from cpsim.io import _csvcore, registry
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "captures"
 TRUTH = json.loads((FIXTURES / "truth.json").read_text())
@@ -60,7 +60,7 @@ def test_detect_and_forced_format_agree(fixture_case):
 
 def test_at_most_one_instrument_sniffer_claims_each_fixture(fixture_case):
     path, truth = fixture_case
-    head = cio._open_head(path)
+    head = registry.open_head(path)
     claims = [f.name for f in cio.FORMATS if not f.fallback and f.sniff(head)]
     assert claims == ([] if truth["format"] == "generic" else [truth["format"]])
 

@@ -1,10 +1,13 @@
-"""Read oscilloscope and logic-analyser CSV exports into :class:`~cpsim.Waveform` objects.
+"""Read oscilloscope and logic-analyser captures (CSV and binary) into :class:`~cpsim.Waveform` objects.
 
 One module per instrument family describes its layout (a ``sniff`` function that
 recognises the file from its first 64 KiB and a ``read`` function that parses the
 preamble into a :class:`~cpsim.io._layout.Layout`); the rows of every layout are
 parsed by one shared numeric core (:mod:`cpsim.io._csvcore`, pyarrow on two
-threads). :data:`FORMATS` is the one explicit registry.
+threads). Binary files (``binary=True`` formats) are recognised from their magic
+bytes and structure and read by :mod:`cpsim.io.scope_binary` (through RigolWFM)
+or :mod:`cpsim.io.sigrok`, which return a :class:`~cpsim.io._binary.Capture`.
+:data:`FORMATS` (:mod:`cpsim.io.registry`) is the one explicit registry.
 
 Readers convert to SI (s, V), keep the raw preamble in ``metadata["header"]`` and
 never filter or resample. Every problem with a file is a
@@ -26,85 +29,25 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from collections.abc import Callable, Iterator
-from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import CaptureFormatError, CpsimError, ParameterError
 from ..waveform import Waveform
-from . import digilent, generic, hantek, keysight, owon, picoscope, rigol, saleae, siglent, tektronix
+from . import _binary
 from ._csvcore import MAX_LINE_BYTES, Table, iter_table, read_table
-from ._layout import Channel, Head, Layout, read_head
+from ._layout import Channel, Layout
 from ._rowerrors import line_text
+from .registry import FORMATS, Format, detect_format, layout_of, list_formats
 
 __all__ = ["FORMATS", "Format", "read_capture", "read_channels", "iter_chunks", "list_formats", "detect_format"]
 
 log = logging.getLogger(__name__)
 
 
-class Format(NamedTuple):
-    """One supported layout.
-
-    ``sniff(head) -> bool`` recognises it from the file's first 64 KiB; ``read(head)``
-    parses the preamble into a :class:`~cpsim.io._layout.Layout` (the rows are read by
-    the shared core). A ``fallback`` format is tried only when no other one matches.
-    """
-
-    name: str
-    description: str
-    sniff: Callable[[Head], bool]
-    read: Callable[[Head], Layout]
-    fallback: bool = False
-
-
-FORMATS: list[Format] = [
-    Format("rigol-csv", "Rigol DS1000Z/DS2000/DS4000/MSO on-scope CSV: X,CH1,…,Start,Increment",
-           rigol.sniff_csv, rigol.layout_csv),
-    Format("rigol-ds1000e", "Rigol DS1000E/CA CSV: X,CH1, / Second,Volt,", rigol.sniff_ds1000e, rigol.layout_ds1000e),
-    Format("rigol-ds1000b", "Rigol DS1000B CSV: ,CH2,CH4 / Second,Volt,Volt", rigol.sniff_ds1000b,
-           rigol.layout_ds1000b),
-    Format("rigol-ds1000d", "Rigol DS1000D CSV: X,CH 1 (V),CH 2 (V)", rigol.sniff_ds1000d, rigol.layout_ds1000d),
-    Format("rigol-mso5000", "Rigol MSO5000/DHO CSV: CH1(V),t0 = …s, tInc = …s (no time column)",
-           rigol.sniff_mso5000, rigol.layout_mso5000),
-    Format("rigol-ds1052e", 'Rigol DS1052E text with quoted preamble: "Number of Data points =",…',
-           rigol.sniff_ds1052e, rigol.layout_ds1052e),
-    Format("tektronix-tbs", "Tektronix TDS/TBS 1000/2000 CSV: settings in columns A-B, samples in D-E",
-           tektronix.sniff_tbs, tektronix.layout_tbs),
-    Format("tektronix-mdo", "Tektronix MDO/MSO/DPO CSV: Key,Value preamble then TIME,CH1,…",
-           tektronix.sniff_mdo, tektronix.layout_mdo),
-    Format("keysight", "Keysight/Agilent InfiniiVision CSV and ASCII XY: x-axis,1,2 / second,Volt,Volt",
-           keysight.sniff, keysight.layout),
-    Format("siglent", "Siglent SDS CSV: Record Length,Analog:N … Second,Volt", siglent.sniff, siglent.layout),
-    Format("picoscope", "PicoScope CSV/TXT: Time,Channel A / (ms),(V) / blank line; comma or tab, decimal comma",
-           picoscope.sniff, picoscope.layout),
-    Format("saleae", "Saleae Logic 2 analog/digital CSV: Time [s],<channel names>", saleae.sniff, saleae.layout),
-    Format("digilent", "Digilent WaveForms oscilloscope CSV: #-preamble, Time (s),Channel 1 (V)",
-           digilent.sniff, digilent.layout),
-    Format("hantek", "Hantek DSO5000 CSV: #timebase=…(ps),#voltbase=…(uV); values in mV", hantek.sniff, hantek.layout),
-    Format("owon", "Owon HDS CSV: Key :,value preamble, index,CH1_Voltage(mV); t = index x Time interval",
-           owon.sniff, owon.layout),
-    Format("cpsim", "cpsim's own CSV (Waveform.to_csv): time_s,<channel>_v", generic.sniff_cpsim, generic.layout_cpsim),
-    Format("generic", "time,value[,value…] with or without one header line; comma, semicolon or tab",
-           generic.sniff, generic.layout, fallback=True),
-]
-
-_BY_NAME = {f.name: f for f in FORMATS}
-
-
-def list_formats() -> list[tuple[str, str]]:
-    """``(name, description)`` of every supported layout, in registry order."""
-    return [(f.name, f.description) for f in FORMATS]
-
-
-def detect_format(path) -> str:
-    """Name of the layout of ``path`` (see :data:`FORMATS`)."""
-    head = _open_head(path)
-    return _detect(head).name
-
-
-def read_capture(path, *, fmt: str | None = None, channel: str | int | None = None) -> Waveform:
+def read_capture(path: str | os.PathLike[str], *, fmt: str | None = None, channel: str | int | None = None) -> Waveform:
     """Read one channel of a capture file.
 
     Parameters
@@ -134,14 +77,18 @@ def read_capture(path, *, fmt: str | None = None, channel: str | int | None = No
         Unknown or ambiguous layout, malformed content (naming the line), or a channel
         that is not in the file (listing those present).
     """
-    layout = _layout(path, fmt)
+    layout = layout_of(path, fmt)
     chosen, why = _select(layout, channel)
+    if isinstance(layout, _binary.Capture):
+        return _binary.waveforms(layout, [chosen], why)[chosen.name]
     return _load(layout, [chosen], why)[chosen.name]
 
 
-def read_channels(path, *, fmt: str | None = None) -> dict[str, Waveform]:
+def read_channels(path: str | os.PathLike[str], *, fmt: str | None = None) -> dict[str, Waveform]:
     """Read every channel of a capture file: ``{channel name: Waveform}`` in file order."""
-    layout = _layout(path, fmt)
+    layout = layout_of(path, fmt)
+    if isinstance(layout, _binary.Capture):
+        return _binary.waveforms(layout, list(layout.channels), "all channels read")
     return _load(layout, list(layout.channels), "all channels read")
 
 
@@ -155,8 +102,11 @@ def iter_chunks(
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 2:
         raise ParameterError(f"chunk_rows must be an integer >= 2, got {chunk_rows!r}")
-    layout = _layout(path, fmt)
+    layout = layout_of(path, fmt)
     chosen, why = _select(layout, channel)
+    if isinstance(layout, _binary.Capture):
+        yield from _binary.chunks(layout, chosen, why, int(chunk_rows))
+        return
     table = _table(layout, [chosen])
     md = _metadata(layout, chosen, why)
     pending_t: list[np.ndarray] = []
@@ -184,95 +134,6 @@ def iter_chunks(
         yield _waveform(layout, np.concatenate(pending_t), np.concatenate(pending_v), chosen, md, emitted)
 
 
-# -- detection ------------------------------------------------------------------------
-
-_BINARY_KINDS = [
-    (lambda raw: raw[:4] in (b"AG10", b"AG01"), "a Keysight/Agilent .bin waveform"),
-    (lambda raw: raw[:2] == b"#9" and b"WAVEDESC" in raw[:64], "a LeCroy .trc waveform"),
-    (lambda raw: raw.startswith((b":WFMP", b":CURV")), "a Tektronix .isf waveform"),
-    (lambda raw: raw[:4] == b"lwf\x00", "a Hantek .lwf waveform"),
-    (lambda raw: raw[:4] == b"PK\x03\x04", "a ZIP archive (a sigrok .sr session or a zipped export)"),
-    (lambda raw: raw[:2] in (b"\xff\xfe", b"\xfe\xff"), "UTF-16 text (save it as UTF-8 or ASCII)"),
-    (lambda raw: raw.lstrip()[:5] == b"<?xml", "an XML file (instrument settings, not samples)"),
-]
-
-
-def _kind_hint(head: Head) -> str:
-    for test, kind in _BINARY_KINDS:
-        if test(head.raw):
-            return f"; it looks like {kind}, which cpsim does not read: export CSV from the instrument"
-    return ""
-
-
-def _open_head(path) -> Head:
-    try:
-        p = os.fspath(path)
-    except TypeError as exc:
-        raise ParameterError(f"path must be a str or os.PathLike, got {type(path).__name__}") from exc
-    head = read_head(p)
-    if head.size == 0:
-        raise CaptureFormatError("the file is empty (expected a header and rows of samples)", path=p)
-    if head.binary or head.raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise CaptureFormatError("not a text file" + (_kind_hint(head) or "; expected a CSV capture"), path=p)
-    if not head.lines:
-        raise CaptureFormatError(
-            f"line 1 is longer than {len(head.raw) >> 10} KiB: not a text capture", path=p, line=1
-        )
-    if not any(line.strip() for line in head.lines) and head.at_eof:
-        raise CaptureFormatError("the file holds only blank lines (expected a header and rows of samples)", path=p)
-    return head
-
-
-def _safe_sniff(fmt: Format, head: Head) -> bool:
-    try:
-        return bool(fmt.sniff(head))
-    except Exception as exc:  # a sniffer must never break detection
-        log.debug("sniffer %s failed on %s: %r", fmt.name, head.path, exc)
-        return False
-
-
-def _detect(head: Head) -> Format:
-    matches = [f for f in FORMATS if not f.fallback and _safe_sniff(f, head)]
-    if not matches:
-        matches = [f for f in FORMATS if f.fallback and _safe_sniff(f, head)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        tried = ", ".join(f.name for f in FORMATS)
-        raise CaptureFormatError(
-            f"not a capture layout cpsim knows (tried: {tried}){_kind_hint(head)}", path=head.path
-        )
-    names = ", ".join(f.name for f in matches)
-    raise CaptureFormatError(f"ambiguous layout: matches {names}; pass fmt= to choose one", path=head.path)
-
-
-def _layout(path, fmt: str | None) -> Layout:
-    head = _open_head(path)
-    if fmt is None:
-        chosen = _detect(head)
-    else:
-        chosen = _BY_NAME.get(str(fmt).strip().lower())
-        if chosen is None:
-            valid = ", ".join(_BY_NAME)
-            raise CaptureFormatError(f"unknown format {fmt!r}; valid names: {valid}", path=head.path)
-        # Forcing a layout settles ambiguity; it does not make a foreign file readable
-        # (a lenient header parser would silently drop or misplace rows).
-        if not _safe_sniff(chosen, head):
-            raise CaptureFormatError(
-                f"not a {chosen.name} file: expected {chosen.description}{_kind_hint(head)}", path=head.path
-            )
-    try:
-        layout = chosen.read(head)
-    except CaptureFormatError:
-        raise
-    except Exception as exc:
-        raise CaptureFormatError(f"not a valid {chosen.name} file: {exc}", path=head.path) from exc
-    if not layout.channels:
-        raise CaptureFormatError(f"no channel columns found ({chosen.name} layout)", path=head.path)
-    layout.path, layout.eol = head.path, head.eol
-    return layout
-
-
 # -- channel selection ------------------------------------------------------------------
 
 def _norm(name: str) -> str:
@@ -280,7 +141,7 @@ def _norm(name: str) -> str:
     return s.replace("channel", "ch").replace("kanal", "ch")
 
 
-def _select(layout: Layout, channel) -> tuple[Channel, str]:
+def _select(layout: Layout | _binary.Capture, channel) -> tuple[Channel, str]:
     chans = layout.channels
     present = ", ".join(c.name for c in chans)
     if channel is None:
@@ -318,7 +179,7 @@ def _select(layout: Layout, channel) -> tuple[Channel, str]:
 def _table(layout: Layout, channels: list[Channel]) -> Table:
     usecols = {c.column for c in channels}
     if layout.time.kind in ("column", "index"):
-        usecols.add(layout.time.column)
+        usecols.add(layout.time.col)
     labels = [""] * layout.ncols
     if layout.time.column is not None and layout.time.column < layout.ncols:
         labels[layout.time.column] = "time" if layout.time.kind == "column" else "index"
@@ -333,7 +194,7 @@ def _table(layout: Layout, channels: list[Channel]) -> Table:
         path=layout.path, start=layout.data_offset, first_line=layout.data_line, ncols=layout.ncols,
         usecols=tuple(sorted(usecols)), delimiter=layout.delimiter, decimal=layout.decimal,
         eol=layout.eol, value_cols=tuple(c.column for c in layout.channels),
-        labels=tuple(labels), int_cols=(layout.time.column,) if layout.time.kind == "index" else (),
+        labels=tuple(labels), int_cols=(layout.time.col,) if layout.time.kind == "index" else (),
     )
 
 
@@ -355,12 +216,12 @@ def _time(layout: Layout, cols: dict[int, np.ndarray], row0: int, *, copy: bool)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by Waveform's check
         if ax.kind == "uniform":
             n = len(next(iter(cols.values())))
-            return ax.t0_s + ax.dt_s * np.arange(row0, row0 + n, dtype=np.float64)
-        t = cols[ax.column]
+            return ax.t0_s + ax.step_s * np.arange(row0, row0 + n, dtype=np.float64)
+        t = cols[ax.col]
         if copy or not t.flags.writeable or t.dtype != np.float64:
             t = np.array(t, dtype=np.float64)
         if ax.kind == "index":
-            t *= ax.dt_s
+            t *= ax.step_s
             t += ax.t0_s
         elif ax.scale != 1.0:
             t *= ax.scale

@@ -144,6 +144,22 @@ class TimeAxis:
                 raise ValueError(f"sample interval must be a positive number, got {self.dt_s!r}")
             if not math.isfinite(self.t0_s):
                 raise ValueError(f"start time must be finite, got {self.t0_s!r}")
+        if self.kind in ("column", "index") and self.column is None:
+            raise ValueError(f"a {self.kind} time axis needs its column")
+
+    @property
+    def step_s(self) -> float:
+        """``dt_s`` of an ``index`` or ``uniform`` axis (checked on creation)."""
+        if self.dt_s is None:
+            raise ValueError(f"a {self.kind} time axis has no sample interval")
+        return self.dt_s
+
+    @property
+    def col(self) -> int:
+        """``column`` of a ``column`` or ``index`` axis (checked on creation)."""
+        if self.column is None:
+            raise ValueError(f"a {self.kind} time axis has no column")
+        return self.column
 
 
 @dataclass

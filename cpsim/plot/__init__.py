@@ -20,7 +20,11 @@ Examples
 >>> import cpsim
 >>> from cpsim.analysis.synthetic import Stretch, pilot_waveform
 >>> wave = pilot_waveform([Stretch(0.01, 9.0, -12.0, 0.25), Stretch(0.01, 6.0, -12.0, 0.25)])
->>> ax = cpsim.plot.waveform(wave)                      # doctest: +SKIP
+>>> ax = cpsim.plot.waveform(wave)                      # a new pyplot figure (Agg without a display)
+>>> ax.get_xlabel(), ax.get_ylabel()
+('time [ms]', 'CP voltage [V]')
+>>> import matplotlib.pyplot as plt
+>>> plt.close(ax.figure)
 """
 
 from ._figure import STATE_COLORS, figure_png, new_figure, style

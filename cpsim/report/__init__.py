@@ -12,8 +12,15 @@ pandas are imported only when a report is built.
 
 Examples
 --------
+>>> import os, tempfile
+>>> import cpsim
 >>> from cpsim.report import write_report
->>> write_report("report.html", captures=["scope.csv"], results=["mc.parquet"])   # doctest: +SKIP
+>>> wave = cpsim.simulate_cp("C", duty=0.25, periods=10)     # or a capture file's path
+>>> mc = cpsim.run_montecarlo("C", 1000, seed=1)             # or a results file's path
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     out = write_report(os.path.join(tmp, "report.html"), captures=[wave], results=[mc])
+...     print(out.name, out.stat().st_size > 10_000)
+report.html True
 """
 
 from .html import render_report, save_html, write_report
