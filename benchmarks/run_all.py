@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_analyze.py", "bench_read.py", "bench_montecarlo.py"]
+BENCHMARKS = ["bench_analyze.py", "bench_read.py", "bench_read_binary.py", "bench_montecarlo.py"]
 
 
 def main() -> int:

@@ -140,7 +140,7 @@ def _layer(module: str) -> tuple[str, int]:
 
 def test_the_checker_sees_imports_of_every_kind():
     # a lazy import inside a function, a `from .. import submodule`, and the facade's lazy table
-    assert "cpsim.io" in GRAPH["cpsim.analysis.measure"]            # `from ..io import read_capture` in a function
+    assert "cpsim.io" in GRAPH["cpsim.analysis.measurement"]            # `from ..io import read_capture` in a function
     assert "cpsim.standard" in GRAPH["cpsim.analysis.states"]       # `from .. import standard as std`
     assert "cpsim.study.runner" in GRAPH["cpsim"]                   # _LAZY["run_montecarlo"]
     assert "cpsim.analysis" in GRAPH["cpsim.diagnose.cp"]           # `..analysis.states` runs analysis/__init__

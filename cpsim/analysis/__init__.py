@@ -5,20 +5,20 @@
 :func:`measure_pilot` the same on raw arrays.
 The building blocks are public for custom pipelines:
 
-==============  ===============================================================
-``levels``      level histogram of a subsample, threshold band, plateau statistics
-``edges``       Schmitt-trigger transitions, per-edge 10/50/90 % instants
-``pwm``         plateaus between edges, per-cycle measurements (:class:`CycleTable`)
-``states``      state classification by a limits profile, diode-fault rule
-``timeline``    units -> runs -> :class:`Segment` timeline
-``measure``     :func:`measure`, :func:`measure_pilot`, :class:`PilotMeasurement`
-``synthetic``   ideal trapezoid pilot waveforms with known truth (tests, benchmarks)
-==============  ===============================================================
+================  ===============================================================
+``levels``        level histogram of a subsample, threshold band, plateau statistics
+``edges``         Schmitt-trigger transitions, per-edge 10/50/90 % instants
+``pwm``           plateaus between edges, per-cycle measurements (:class:`CycleTable`)
+``states``        state classification by a limits profile, diode-fault rule
+``timeline``      units -> runs -> :class:`Segment` timeline
+``measurement``   :func:`measure`, :func:`measure_pilot`, :class:`PilotMeasurement`
+``synthetic``     ideal trapezoid pilot waveforms with known truth (tests, benchmarks)
+================  ===============================================================
 """
 
 from __future__ import annotations
 
-from .measure import PilotMeasurement, measure, measure_pilot
+from .measurement import PilotMeasurement, measure, measure_pilot
 from .pwm import CycleTable
 from .timeline import Segment
 

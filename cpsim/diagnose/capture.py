@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import standard as std
-from ..analysis.measure import PilotMeasurement, measure
+from ..analysis.measurement import PilotMeasurement, measure
 from .cp import detect_cp_faults
 
 __all__ = ["analyze"]

@@ -243,7 +243,7 @@ def spice_chunk(state: str, runs, params: Mapping[str, np.ndarray], options: Spi
                     waves[k] = simulate([k])[0]
                 except Exception as exc:
                     rows[k]["error"] = _error_text(exc)
-    from ..analysis.measure import DC_MIN_S
+    from ..analysis.measurement import DC_MIN_S
 
     for k, wave in waves.items():
         try:
