@@ -28,7 +28,7 @@ _LAZY = {
     "read_capture": "cpsim.io",
     "read_channels": "cpsim.io",
     "measure_pilot": "cpsim.analysis.measurement",
-    "PilotMeasurement": "cpsim.analysis.measurement",
+    "PilotMeasurement": "cpsim.analysis.result",
     "analyze": "cpsim.diagnose.capture",
     "detect_cp_faults": "cpsim.diagnose.cp",
     "diagnose_pp": "cpsim.diagnose.pp",

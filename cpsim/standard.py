@@ -176,7 +176,10 @@ J1772 = LimitsProfile(
         "B": Window(8.36, 9.56, "FU, RTH"),
         "C": Window(5.48, 6.49, "FU, RTH"),
         "D": Window(2.62, 3.25, "FU, RTH"),
-        "E": Window(0.0, 0.25, "RTH"),
+        # No J1772 source gives an E window. RTH's 0-0.25 V band is not E: its get_pilot_state maps it to
+        # A1 or F (RTH J1772.cpp), and a true 0 V short with noise would fall below its 0 V edge half the
+        # time. E is taken from chargebyte's IEC Table A.4 band, which holds 0 V with margin both ways.
+        "E": Window(-1.0, 2.0, "CB (IEC 61851-1 Table A.4); no J1772 source (RTH's 0-0.25 V band is A1/F)"),
     },
     f_window=Window(-12.6, -11.4, "FU checks the negative level against 11.40-12.60 V"),
     low_window=Window(-12.6, -11.4, "FU: negative level 11.40-12.60 V magnitude"),

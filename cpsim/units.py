@@ -93,3 +93,33 @@ def as_float(x) -> float:
         return float(x)
     except (TypeError, ValueError):
         return math.nan
+
+
+OPEN_CIRCUIT_OHM = 1e12
+"""A resistance this large is shown as "open" (the netlists' open part, cpsim.sim.scenarios.OPEN_OHM)."""
+_SI_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"))
+
+
+def format_si(value: float | None, unit: str, digits: int = 3) -> str:
+    """``value`` [SI] with an SI prefix and ``digits`` significant digits: ``format_si(5e-8, "s")`` is
+    ``"50 ns"``, ``format_si(2e9, "S/s")`` ``"2 GS/s"``; an infinite resistance is ``"open"``, an
+    unknown value ``"—"``.
+
+    Examples
+    --------
+    >>> format_si(2.5e-6, "s"), format_si(20e3, "S/s"), format_si(float("inf"), "Ω"), format_si(-0.0, "V")
+    ('2.5 µs', '20 kS/s', 'open', '0 V')
+    """
+    x = as_float(value)
+    if math.isnan(x):
+        return "—"
+    if unit == "Ω" and x >= OPEN_CIRCUIT_OHM:
+        return "open"
+    if math.isinf(x):
+        return f"{'-' if x < 0 else ''}∞ {unit}".rstrip()
+    if x == 0:
+        return f"0 {unit}".rstrip()
+    scale, prefix = next(((s, p) for s, p in _SI_PREFIXES if abs(x) >= s * 0.9995), _SI_PREFIXES[-1])
+    text = f"{x / scale:.{digits}g}"
+    return f"{text} {prefix}{unit}".rstrip()
+

@@ -34,7 +34,10 @@ def test_to_dict_has_the_cli_keys_and_is_strict_json(b2):
     d = analyze(pilot_waveform(Stretch(0.02, 12.0), noise_rms_v=0.05)).to_dict()
     assert d["duty"] is None and d["frequency_hz"] is None and d["rise_time_s"] is None and d["current_a"] is None
     d = analyze(b2).to_dict()
-    assert 0 < d["duty"] < 1 and d["frequency_hz"] > 900 and d["rise_time_s"] < 1e-5   # SI, duty a fraction
+    assert 0 < d["duty"] < 1 and d["frequency_hz"] > 900   # SI, duty a fraction
+    assert d["rise_time_s"] is None   # 2 µs edges at 1 MS/s: not resolved (EDGE_MIN_SAMPLES), null
+    fine = pilot_waveform(Stretch(0.02, 9.0, -12.0, 0.25), noise_rms_v=0.05, sample_rate_hz=10e6)
+    assert 0 < analyze(fine).to_dict()["rise_time_s"] < 1e-5
 
 
 def test_to_dict_with_cycles(b2):

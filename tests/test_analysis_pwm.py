@@ -78,7 +78,9 @@ def test_rise_and_fall_times(rate, edge_s):
 
 
 def test_overshoot_and_ringing_do_not_move_levels_or_edges():
-    w = _b2(0.25, rise_s=3e-6, fall_s=3e-6, overshoot=0.2, ring_hz=400e3, ring_tau_s=2e-6, seed=5)
+    # 2 MS/s: 6 samples per edge (at 3 samples an edge is not resolved to 10 %, EDGE_MIN_SAMPLES)
+    w = _b2(0.25, rise_s=3e-6, fall_s=3e-6, overshoot=0.2, ring_hz=400e3, ring_tau_s=2e-6, seed=5,
+            sample_rate_hz=2e6)
     m = analyze(w)
     assert m.state == "B2"
     np.testing.assert_allclose([m.v_high, m.v_low], [9.0, -12.0], atol=0.03)

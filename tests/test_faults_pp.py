@@ -168,3 +168,52 @@ def test_cli_help_lists_pp_faults():
     text = " ".join(r.stdout.split())
     for name in PP_FAULTS:
         assert name in text
+
+
+# --- issue 12: the simulated circuit read both ways, open is open, the connector from the reading ---------
+
+@pytest.mark.parametrize("r6_ohm", [85.0, 120.0, 150.0, 153.0, 200.0, 480.0, 1000.0, 20e3])
+def test_simulated_plug_voltage_and_resistance_agree(ngspice, r6_ohm):
+    # ngspice solves the inlet divider; the voltage route must reach the ohmmeter's code for the same plug
+    result = simulate_pp("type1", condition="latched", r6_ohm=r6_ohm)
+    by_ohm = diagnose_pp(released_ohm=result.r_pp_pe_ohm)
+    by_volt = diagnose_pp("type1", v_pp=result.v_pp)
+    assert by_volt.code == by_ohm.code, (r6_ohm, by_volt.verdict)
+    assert by_volt.readings_ohm["released"] == pytest.approx(r6_ohm, rel=1e-3)
+    assert by_volt.next_step and by_ohm.next_step
+
+
+def test_simulated_unplugged_inlet_is_open_not_a_resistor(ngspice):
+    v = simulate_pp("type1", condition="unplugged").v_pp
+    d = diagnose_pp(v_pp=v)                   # 4.455 V fits only the J1772 inlet's open level
+    assert d.connector == "type1" and d.code == "r6_open"
+    assert "no plug detected" in d.verdict and "damaged" not in d.verdict
+    assert "PP core" in d.next_step
+
+
+def test_simulated_inlet_without_pull_down_is_open_with_a_note(ngspice):
+    # R5 (2.7 kΩ) missing: no plug pulls PP, so it sits near 5 V, above the 4.455 V open level
+    v = simulate_pp("type1", condition="unplugged", pulldown_ohm=1e9).v_pp
+    assert v == pytest.approx(5.0, abs=1e-3)
+    d = diagnose_pp("type1", v_pp=v)
+    assert d.code == "r6_open"
+    assert any("pull-down R5 missing" in n for n in d.notes)
+
+
+@pytest.mark.parametrize("amps, rc", [(13, 1500.0), (20, 680.0), (32, 220.0), (63, 100.0)])
+def test_simulated_type2_cable_voltage_infers_type2(ngspice, amps, rc):
+    v = simulate_pp("type2", rc_ohm=rc).v_pp
+    d = diagnose_pp(v_pp=v)                   # no connector: the voltage fits only a Type 2 coding level
+    assert (d.connector, d.code, d.cable_rating_a) == ("type2", "ok", amps), d.verdict
+    assert d.code == diagnose_pp(rc_ohm=rc).code
+
+
+@pytest.mark.parametrize("name", sorted(PP_FAULTS))
+def test_every_simulated_fault_says_what_to_do_next(ngspice, name):
+    fault = PP_FAULTS[name]
+    if fault.connector == "type1":
+        r = {c: simulate_pp("type1", condition=c, fault=name).r_pp_pe_ohm for c in ("latched", "pressed")}
+        d = diagnose_pp(released_ohm=r["latched"], pressed_ohm=r["pressed"])
+    else:
+        d = diagnose_pp(rc_ohm=simulate_pp("type2", fault=name).r_pp_pe_ohm)
+    assert d.code != "ok" and d.next_step and "\n" not in d.next_step, (name, d.code)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._util import choose, safe_div
 
-__all__ = ["LevelEstimate", "estimate_levels", "subsample_index", "InteriorStats", "interior_stats"]
+__all__ = ["LevelEstimate", "estimate_levels", "code_step", "subsample_index", "InteriorStats", "interior_stats"]
 
 ThresholdMethod = Literal["widest_gap", "otsu"]
 
@@ -36,6 +36,10 @@ LEVEL_RESOLUTION_V = 0.1
 (cpsim choice: adjacent CP levels are >= 2.4 V apart, PILOT-REFERENCE §8, and noise tails must not
 form levels of their own)."""
 _GOLDEN = 0.6180339887498949
+MAX_STRAYS = 32
+"""At most this many samples at each end of the value range (and never more than 0.5 % of the points)
+are stray when they lie far beyond the rest: a few stale samples at the start of a capture, a glitch
+(cpsim choice: 4 stale samples must not move the levels, a 5 % pulse holds 5 % of the points)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ def estimate_levels(v: np.ndarray, *, max_points: int = MAX_LEVEL_POINTS,
     method = choose("threshold", threshold, _THRESHOLDS)
     idx = subsample_index(v.size, int(max_points))
     x = np.asarray(v if idx is None else v[idx], dtype=np.float64)
-    levels, counts, lo, w = _histogram_peaks(_settled(x))
+    settled = _settled_runs(x) if idx is None else _settled(x)
+    levels, counts, lo, w = _histogram_peaks(_without_strays(settled))
     thr, half = method(levels, counts, lo, w)
     return LevelEstimate(levels, thr, half, idx, x)
 
@@ -128,14 +133,51 @@ def _settled(x: np.ndarray) -> np.ndarray:
     if k < 8:
         return x
     d = np.abs(b - a)
-    delta = max(LEVEL_RESOLUTION_V, 4.0 * float(np.median(d[:: max(1, k // 65536)])), 3.0 * _quantum(x))
+    delta = max(LEVEL_RESOLUTION_V, 4.0 * float(np.median(d[:: max(1, k // 65536)])), 3.0 * code_step(x))
     ok = d < delta
     if np.count_nonzero(ok) < 0.05 * k:
         return x
     return np.concatenate((a[ok], b[ok]))
 
 
-def _quantum(x: np.ndarray) -> float:
+def _without_strays(x: np.ndarray) -> np.ndarray:
+    """``x`` without the few points that lie far outside the range the rest of it spans.
+
+    The histogram's bins and smoothing scale with the value range: four stale samples at 200 V
+    would merge a 0-3.2 V square into one level. The range of the bulk is the ``k``-th smallest
+    to the ``k``-th largest point (``k`` = :data:`MAX_STRAYS`, at most 0.5 % of the points);
+    points more than 5 % of that range (and the level resolution) beyond it are dropped.
+    """
+    k = min(MAX_STRAYS, x.size // 200)
+    if k == 0:
+        return x
+    part = np.partition(x, (k, x.size - 1 - k))
+    lo, hi = float(part[k]), float(part[x.size - 1 - k])
+    pad = 0.05 * (hi - lo) + LEVEL_RESOLUTION_V
+    keep = (x >= lo - pad) & (x <= hi + pad)
+    return x if bool(keep.all()) else x[keep]
+
+
+def _settled_runs(x: np.ndarray) -> np.ndarray:
+    """:func:`_settled` for consecutive samples: the points close to a neighbour.
+
+    Every overlapping pair counts, so a pulse only two samples long still shows its level
+    (disjoint pairs could straddle its edges in every period of a strictly periodic capture).
+    """
+    if x.size < 16:
+        return x
+    d = np.abs(np.diff(x))
+    delta = max(LEVEL_RESOLUTION_V, 4.0 * float(np.median(d[:: max(1, d.size // 65536)])), 3.0 * code_step(x))
+    ok = d < delta
+    if np.count_nonzero(ok) < 0.05 * d.size:
+        return x
+    keep = np.zeros(x.size, dtype=bool)
+    keep[:-1] = ok
+    keep[1:] |= ok
+    return x[keep]
+
+
+def code_step(x: np.ndarray) -> float:
     """The code step of quantised data (8-bit scope: full scale / 256), 0 for continuous data."""
     u = np.unique(x[:: max(1, x.size // 4096)])
     if u.size < 8:
@@ -149,7 +191,7 @@ def _histogram_peaks(x: np.ndarray):
     span = hi - lo
     if not span > 1e-9 * max(1.0, abs(lo), abs(hi)):
         return np.array([lo]), None, lo, 1.0
-    q = _quantum(x)
+    q = code_step(x)
     # bins no finer than a quarter of the smoothing: the histogram costs O(M), never O(M * bins)
     w = max(span / 2048, LEVEL_RESOLUTION_V / 4)
     nb = int(span / w) + 1
@@ -210,7 +252,7 @@ class InteriorStats:
     Attributes
     ----------
     mean : ndarray
-        Mean of each interior [V] (NaN for fewer than 3 samples).
+        Mean of each interior [V] (NaN for fewer than ``min_count`` samples).
     count : ndarray
         Samples in each interior.
     tilt : ndarray
@@ -223,9 +265,10 @@ class InteriorStats:
     tilt: np.ndarray
 
 
-def interior_stats(v: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> InteriorStats:
+def interior_stats(v: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, min_count: int = 3) -> InteriorStats:
     """Measure interiors ``[starts[i], ends[i])`` of ``v``; they must be ascending and disjoint.
 
+    An interior of fewer than ``min_count`` samples has no mean (NaN); ``tilt`` always needs 3.
     One ``np.add.reduceat`` over the covered span, no temporaries the size of ``v``.
     """
     n = v.size
@@ -248,7 +291,7 @@ def interior_stats(v: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Inter
     sums[counts == 0] = 0.0
     thirds = safe_div(sums[:, :3], counts[:, :3])
     count = counts[:, :3].sum(axis=1)
-    mean = np.where(count >= 3, safe_div(sums[:, :3].sum(axis=1), count), np.nan)
+    mean = np.where(count >= max(1, min_count), safe_div(sums[:, :3].sum(axis=1), count), np.nan)
     tilt = np.fmax(np.fmax(thirds[:, 0], thirds[:, 1]), thirds[:, 2]) - np.fmin(
         np.fmin(thirds[:, 0], thirds[:, 1]), thirds[:, 2])
     tilt = np.where(count >= 3, tilt, np.nan)

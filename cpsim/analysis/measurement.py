@@ -12,7 +12,10 @@ Pipeline (each step a pure, vectorised function of the samples):
    levels, rise/fall, overshoot and state.
 5. :func:`~cpsim.analysis.timeline.build_timeline`: steady stretches cut into blocks and
    classified, cycles and blocks merged into segments.
-6. The longest segment (or the first/last) is summarised as the :class:`PilotMeasurement`.
+6. The longest segment (or the first/last) is summarised as the :class:`PilotMeasurement`
+   (:mod:`cpsim.analysis.result`), with the uncertainty of its levels.
+7. :func:`~cpsim.analysis.trust.assess_input`: a clipped, mis-probed, inverted or AC-coupled
+   capture cannot support a state: it is reported ``invalid`` with what to do.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -28,13 +31,17 @@ from numpy.typing import ArrayLike
 
 from .. import standard as std
 from ..errors import ParameterError
+from ..units import format_si
 from ..waveform import Waveform
 from ._util import choose, expand_ranges, finite_median
 from .edges import Transitions, find_transitions
-from .levels import MAX_LEVEL_POINTS, ThresholdMethod, estimate_levels
+from .levels import MAX_LEVEL_POINTS, ThresholdMethod, code_step, estimate_levels
 from .pwm import PLATEAU_FRACTIONS, CycleTable, edge_measurements, measure_cycles, plateau_layout
-from .states import Reason, reason_text
-from .timeline import CYCLE, Segment, Units, build_timeline, cycle_units, dc_units, partial_units, plateau_times
+from .result import PilotMeasurement
+from .states import REASON_CODES, Reason, reason_text
+from .steady import dc_units
+from .timeline import CYCLE, Segment, Units, build_timeline, cycle_units, partial_units, plateau_times
+from .trust import assess_input, level_uncertainty
 
 __all__ = ["measure", "measure_pilot", "PilotMeasurement"]
 
@@ -49,6 +56,16 @@ below the ~200 ms C pulses EV-BU says must still be reported)."""
 DUTY_CHANGE_TOL = 0.005
 """A duty step larger than this (fraction) starts a new segment (cpsim choice: 0.5 %-points, a third of
 the 1 A = 1.67 %-point step of the 0.6 A/% rule; widened to 3 samples per period on slow captures)."""
+LEVEL_REASONS = frozenset({"no_window", "low_not_negative"})
+"""Invalid states whose levels are still measured plateaus (a square with levels in no pilot window)."""
+EDGE_MIN_SAMPLES = 4
+"""A 10-90 % time is reported only when the edge spans at least this many sample intervals (measured on
+linear and RC edges at every phase: 4 samples are within 2 % and 8.3 %, 2-3 samples read 16-28 % high;
+tests/test_analysis_trust.py); below it the time is not measured (NaN) and a note gives the bound."""
+STEADY_MIN_PERIODS = 1.5
+"""A capture with no edge must hold its level this many nominal periods before it is a steady state
+(cpsim choice: a 1 kHz PWM shows an edge at least every 0.97 ms, its longest phase at 97 % duty; a
+shorter capture cannot tell x1 from x2)."""
 MAX_NOISE_V = 0.4
 """A steady stretch noisier than this [V rms] has no steady level (cpsim choice: twice the noise of an
 8-bit scope on a 32 V range; EV-BU recommends < 0.1 V p-p ripple for the generator itself)."""
@@ -58,166 +75,6 @@ half of the ±1 V IEC window width, CB)."""
 MAX_EDGE_FRACTION = 0.05
 """Edges whose band crossing takes more than this fraction of the period are not pilot edges (cpsim
 choice: loaded CP edges are < 13 µs, EV-BU, i.e. < 1.3 % of 1 ms; a sine's takes 17 %)."""
-
-
-@dataclass(frozen=True)
-class PilotMeasurement:
-    """What a pilot test instrument reports about one capture. SI units; NaN = not measured.
-
-    The scalar fields summarise one segment of the timeline (by default the longest, see
-    ``summary`` in :func:`measure_pilot`); ``segments`` holds the whole timeline and ``cycles``
-    every complete PWM cycle.
-
-    Attributes
-    ----------
-    state : str
-        One of :data:`cpsim.standard.STATES`.
-    reason : str or None
-        Why the state is ``invalid``.
-    v_high, v_low : float
-        Settled plateau levels [V]: median over the cycles of each plateau's settled-interior
-        mean. For a steady stretch both are its level.
-    duty : float
-        High time / period (fraction), mean of the cycles within ``duty_change_tol`` of their median.
-    frequency_hz, period_s : float
-        From the first to the last edge of the segment divided by the whole number of periods.
-    rise_time_s, fall_time_s : float
-        Median 10-90 % (90-10 %) transition time, each edge measured against its own swing.
-    current_a : float
-        Current the duty offers (``standard.current_from_duty``) in A2-D2; NaN otherwise.
-    digital_comm : bool
-        Duty in the 3-7 % band (high-level communication).
-    diode_fault : bool
-        Negative half follows the positive one while PWM runs (PILOT-REFERENCE §2b).
-    pwm : bool
-        The summarised segment is a running PWM.
-    n_cycles : int
-        Complete cycles in the summarised segment (``len(cycles)`` counts the whole capture).
-    v_high_std, v_low_std : float
-        Noise on the settled levels [V rms].
-    overshoot, undershoot : float
-        Median peak beyond the new level after rising / falling edges, fraction of the swing.
-    segments : tuple of Segment
-        The timeline: stable stretches with state, start/end, duty, current.
-    cycles : CycleTable
-        Per-cycle start, period, duty, levels, rise/fall, state.
-    profile, channel : str
-        Limits profile name; the waveform's channel.
-    t_start, t_end : float
-        First and last sample time [s].
-    sample_rate_hz : float
-    n_samples : int
-    notes : tuple of str
-        Measurement-quality remarks (edges below the time resolution, uneven sampling).
-    """
-
-    state: str
-    reason: str | None
-    v_high: float
-    v_low: float
-    duty: float
-    frequency_hz: float
-    period_s: float
-    rise_time_s: float
-    fall_time_s: float
-    current_a: float
-    digital_comm: bool
-    diode_fault: bool
-    pwm: bool
-    n_cycles: int
-    v_high_std: float
-    v_low_std: float
-    overshoot: float
-    undershoot: float
-    segments: tuple[Segment, ...]
-    cycles: CycleTable = field(repr=False)
-    profile: str = ""
-    channel: str = ""
-    t_start: float = float("nan")
-    t_end: float = float("nan")
-    sample_rate_hz: float = float("nan")
-    n_samples: int = 0
-    notes: tuple[str, ...] = ()
-    edges_resolved: bool = True
-    """False when the edges span fewer than 2 samples: rise/fall are then upper bounds, not measurements."""
-    faults: tuple = ()
-    """Recognised faults (:class:`cpsim.diagnose.Fault`: ``code``, ``message``), filled by
-    :func:`cpsim.analyze` through :func:`cpsim.detect_cp_faults`; empty from :func:`measure`."""
-
-    _SCALARS = ("state", "v_high", "v_low", "duty", "frequency_hz", "current_a", "digital_comm",
-                "rise_time_s", "fall_time_s", "diode_fault", "reason", "period_s", "pwm", "n_cycles",
-                "v_high_std", "v_low_std", "overshoot", "undershoot", "profile", "channel", "t_start",
-                "t_end", "sample_rate_hz", "n_samples", "edges_resolved")
-
-    def to_dict(self, *, cycles: bool = False) -> dict:
-        """JSON-ready dict: SI values, ``duty`` a fraction, ``None`` for unknown values.
-
-        Always holds ``state, v_high, v_low, duty, frequency_hz, current_a, digital_comm,
-        rise_time_s, fall_time_s, diode_fault, segments`` (a list of dicts with ``state,
-        t_start, t_end, duty, current_a`` and more), plus the other scalar fields and
-        ``notes``. ``cycles=True`` adds the per-cycle columns as lists.
-        """
-        from .timeline import _json_value
-
-        out = {name: _json_value(getattr(self, name)) for name in self._SCALARS}
-        out["segments"] = [s.to_dict() for s in self.segments]
-        out["notes"] = list(self.notes)
-        out["faults"] = [f.to_dict() for f in self.faults]
-        if cycles:
-            c = self.cycles
-            out["cycles"] = {
-                name: [_json_value(x) for x in getattr(c, name).tolist()]
-                for name in ("t_start", "period_s", "duty", "v_high", "v_low", "rise_time_s", "fall_time_s",
-                             "overshoot", "undershoot", "state", "diode_fault")
-            }
-        return out
-
-    def format_table(self) -> str:
-        """A short human-readable report (percent and µs allowed here)."""
-        def v(x, unit="V", fmt="{:+.3f}"):
-            return "—" if not np.isfinite(x) else f"{fmt.format(x)} {unit}"
-
-        def us(x):
-            return "—" if not np.isfinite(x) else f"{x * 1e6:.2f} µs"
-
-        def yes(b):
-            return "yes" if b else "no"
-
-        def sigma(x):
-            return "" if not np.isfinite(x) else f"  (σ {x:.3f} V)"
-
-        rows = [
-            ("state", self.state + (f"  ({self.reason})" if self.reason else "")),
-            ("v_high", v(self.v_high) + sigma(self.v_high_std)),
-            ("v_low", v(self.v_low) + sigma(self.v_low_std)),
-            ("duty", "—" if not np.isfinite(self.duty) else f"{self.duty * 100:.2f} %"),
-            ("frequency", v(self.frequency_hz, "Hz", "{:.2f}")),
-            ("current", v(self.current_a, "A", "{:.1f}")),
-            ("digital comm", yes(self.digital_comm)),
-            ("rise time", us(self.rise_time_s)),
-            ("fall time", us(self.fall_time_s)),
-            ("overshoot", "—" if not np.isfinite(self.overshoot) else f"{self.overshoot * 100:.1f} %"),
-            ("diode fault", yes(self.diode_fault)),
-            ("cycles", f"{self.n_cycles} (of {len(self.cycles)} in the capture)"),
-            ("profile", self.profile),
-            ("capture", f"{self.n_samples} samples, {self.sample_rate_hz / 1e6:.3g} MS/s, "
-                        f"{(self.t_end - self.t_start) * 1e3:.3f} ms, channel {self.channel}"),
-        ]
-        width = max(len(k) for k, _ in rows)
-        lines = [f"{k:<{width}}  {val}" for k, val in rows]
-        if len(self.segments) > 1:
-            lines.append("")
-            lines.append(f"{'t_start':>12} {'t_end':>12}  {'state':<7} {'duty':>8} {'current':>8}")
-            for s in self.segments:
-                duty = "—" if not np.isfinite(s.duty) else f"{s.duty * 100:.2f} %"
-                cur = "—" if not np.isfinite(s.current_a) else f"{s.current_a:.1f} A"
-                span = f"{s.t_start * 1e3:>9.3f} ms {s.t_end * 1e3:>9.3f} ms"
-                lines.append(f"{span}  {s.state:<7} {duty:>8} {cur:>8}")
-        for fault in self.faults:
-            lines.append(f"FAULT {fault.code}: {fault.message}")
-        for note in self.notes:
-            lines.append(f"note: {note}")
-        return "\n".join(lines)
 
 
 def measure(source, *, profile: str | std.LimitsProfile = "iec61851", fmt: str | None = None,
@@ -268,7 +125,8 @@ def measure(source, *, profile: str | std.LimitsProfile = "iec61851", fmt: str |
     unknown = sorted(set(options) - _OPTIONS)
     if unknown:
         raise ParameterError(f"unknown option {', '.join(unknown)}; valid: {', '.join(sorted(_OPTIONS))}")
-    return _measure(wave.t, wave.v, profile=profile, channel=wave.channel, checked=True, **options)
+    return _measure(wave.t, wave.v, profile=profile, channel=wave.channel, checked=True, metadata=wave.metadata,
+                    **options)
 
 
 def measure_pilot(t: ArrayLike, v: ArrayLike, *, profile: str | std.LimitsProfile = "iec61851", channel: str = "cp",
@@ -358,7 +216,7 @@ _SUMMARY = {
 def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="widest_gap", dc_min_s=DC_MIN_S,
              min_segment_s=MIN_SEGMENT_S, duty_change_tol=DUTY_CHANGE_TOL, max_noise_v=MAX_NOISE_V,
              max_tilt_v=MAX_TILT_V, max_edge_fraction=MAX_EDGE_FRACTION, plateau_fractions=PLATEAU_FRACTIONS,
-             max_level_points=MAX_LEVEL_POINTS) -> PilotMeasurement:
+             max_level_points=MAX_LEVEL_POINTS, metadata=None) -> PilotMeasurement:
     prof = std.get_profile(profile)
     pick = choose("summary", summary, _SUMMARY)
     opts = dict(dc_min_s=_positive("dc_min_s", dc_min_s),
@@ -367,6 +225,8 @@ def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="w
                 max_noise_v=_positive("max_noise_v", max_noise_v),
                 max_tilt_v=_positive("max_tilt_v", max_tilt_v),
                 max_edge_fraction=_positive("max_edge_fraction", max_edge_fraction))
+    # a steady claim needs the level held longer than any half period of a PWM could last
+    opts["steady_min_s"] = min(opts["dc_min_s"], STEADY_MIN_PERIODS / std.FREQUENCY_HZ)
     try:
         a, b = (float(x) for x in plateau_fractions)
     except (TypeError, ValueError):
@@ -400,7 +260,7 @@ def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="w
         t, v, transitions, plateaus, max_edge_fraction=opts["max_edge_fraction"], nominal_period_s=nominal,
         settle_s=std.PLATEAU_SETTLE_MIN_S)
     cycles, index = measure_cycles(transitions, plateaus, timing, t_mid, sharp, band_s, peak, prof,
-                                   max_tilt_v=opts["max_tilt_v"])
+                                   max_tilt_v=opts["max_tilt_v"], min_plateau_s=std.PLATEAU_SETTLE_MIN_S)
     period_typ = finite_median(cycles.period_s) if len(cycles) else nominal
     duty_tol = max(opts["duty_change_tol"], 3.0 * dt / period_typ)
 
@@ -411,33 +271,45 @@ def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="w
     margin = max(int(np.ceil(std.PLATEAU_SETTLE_MIN_S / dt)), int(round(a * nominal / dt)))
     units = Units.concat([
         cycle_units(cycles, index, t_mid),
-        partial_units(plateaus, covered, p_start, p_end, prof),
+        partial_units(plateaus, covered, p_start, p_end),
         dc_units(t, levels.sample_index, levels.sample_v, plateaus, p_start, p_end, prof,
-                 margin_samples=margin, max_noise_v=opts["max_noise_v"]),
+                 margin_samples=margin, max_noise_v=opts["max_noise_v"], steady_min_s=opts["steady_min_s"]),
     ])
     timeline = build_timeline(units, cycles, prof, duty_tol=duty_tol, min_segment_s=opts["min_segment_s"],
                               max_tilt_v=opts["max_tilt_v"], dc_min_s=opts["dc_min_s"], options=opts)
-    segments = timeline.segments
-    k = pick(segments)
-    seg = segments[k]
+    k = pick(timeline.segments)
+    m = _summarise(timeline, k, t, cycles, index, plateaus, levels, notes, base, dt)
+    return _with_input_checks(m, levels, prof, metadata)
 
+
+def _summarise(timeline, k: int, t, cycles, index, plateaus, levels, notes: list[str], base: dict,
+               dt: float) -> PilotMeasurement:
+    """The measurement of segment ``k`` of the timeline (levels, edges, uncertainty, notes)."""
+    segments = timeline.segments
+    seg = segments[k]
     in_seg = timeline.member & (timeline.units.kind == CYCLE) & (timeline.segment_of_unit == k)
     ci = timeline.units.cycle[in_seg]
     pwm = ci.size > 0
+    step = code_step(levels.sample_v)
     if pwm:
         mean = plateaus.stats.mean
         hi_rows = plateaus.interior_start[index.high_plateau[ci]]
         lo_rows = plateaus.interior_start[index.low_plateau[ci]]
         v_high_std = _spread(levels.sample_index, levels.sample_v, plateaus.starts, plateaus.ends, mean, hi_rows)
         v_low_std = _spread(levels.sample_index, levels.sample_v, plateaus.starts, plateaus.ends, mean, lo_rows)
+        u_high = level_uncertainty(cycles.v_high[ci], step)
+        u_low = level_uncertainty(cycles.v_low[ci], step)
         rise, fall = finite_median(cycles.rise_time_s[ci]), finite_median(cycles.fall_time_s[ci])
         over, under = finite_median(cycles.overshoot[ci]), finite_median(cycles.undershoot[ci])
-        edges_resolved = not (np.isfinite(rise) and min(rise, fall) < 2 * dt)
+        edges_resolved = not (np.isfinite(rise) and min(rise, fall) < EDGE_MIN_SAMPLES * dt)
         if not edges_resolved:
-            notes.append(f"edges span fewer than 2 samples ({dt * 1e6:.3g} µs apart): rise/fall times are "
-                         "upper bounds and duty is resolved to about a sample; sample faster")
+            notes.append(_unresolved_note(rise, fall, dt))
+            rise = fall = float("nan")
     else:
         v_high_std = v_low_std = float(timeline.v_high_std[k])
+        u = timeline.units
+        blocks = timeline.member & (u.kind != CYCLE) & (timeline.segment_of_unit == k) & (u.level_n > 0)
+        u_high = u_low = level_uncertainty(u.level_sum[blocks] / u.level_n[blocks], step)
         rise = fall = over = under = float("nan")
         edges_resolved = True
     period = 1.0 / seg.frequency_hz if np.isfinite(seg.frequency_hz) else float("nan")
@@ -445,10 +317,46 @@ def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="w
         state=seg.state, reason=seg.reason, v_high=seg.v_high, v_low=seg.v_low, duty=seg.duty,
         frequency_hz=seg.frequency_hz, period_s=period, rise_time_s=rise, fall_time_s=fall,
         current_a=seg.current_a, digital_comm=seg.digital_comm, diode_fault=seg.diode_fault, pwm=pwm,
-        edges_resolved=bool(edges_resolved),
+        edges_resolved=bool(edges_resolved), reason_code=seg.reason_code,
+        v_high_uncertainty_v=u_high, v_low_uncertainty_v=u_low,
         n_cycles=seg.n_cycles, v_high_std=v_high_std, v_low_std=v_low_std, overshoot=over, undershoot=under,
         segments=segments, cycles=cycles, notes=tuple(notes), **base,
     )
+
+
+def _unresolved_note(rise: float, fall: float, dt: float) -> str:
+    bound = max(rise, fall) if np.isfinite(fall) else rise
+    fastest = min(rise, fall) if np.isfinite(fall) else rise
+    coarse = " and duty is resolved to about a sample" if fastest < 2 * dt else ""
+    return (f"edges span fewer than {EDGE_MIN_SAMPLES} samples ({format_si(dt, 's')} apart): rise/fall times "
+            f"are not measured (at most about {format_si(bound, 's')}){coarse}; sample at "
+            f"{format_si(EDGE_MIN_SAMPLES / fastest, 'S/s')} or faster to measure them")
+
+
+def _with_input_checks(m: PilotMeasurement, levels, prof, metadata) -> PilotMeasurement:
+    """``m`` judged by :func:`~cpsim.analysis.trust.assess_input`: with an issue the capture cannot support
+    a state; every segment becomes ``invalid`` with the first issue as its reason."""
+    # the levels are plateau levels of a pilot-like square (valid, or off every window); not a sine's
+    # turning points or a mix of half periods, which no rescaling makes meaningful
+    plateau_levels = m.state != "invalid" or m.reason_code in LEVEL_REASONS
+    issues = assess_input(levels.sample_v, v_high=m.v_high, v_low=m.v_low, duty=m.duty, pwm=m.pwm,
+                          state_valid=m.state != "invalid", profile=prof, metadata=metadata,
+                          levels_are_plateaus=plateau_levels)
+    if not issues:
+        return m
+    first = issues[0]
+    nan = float("nan")
+    segments = tuple(replace(s, state="invalid", reason=first.message, reason_code=first.code, current_a=nan,
+                             digital_comm=False) for s in m.segments)
+    clipped = {i.level for i in issues if i.code == "clipped"}
+    v_high, u_high = (nan, nan) if "high" in clipped else (m.v_high, m.v_high_uncertainty_v)
+    v_low, u_low = (nan, nan) if "low" in clipped else (m.v_low, m.v_low_uncertainty_v)
+    if not m.pwm:
+        v_high = v_low = nan if clipped else m.v_high
+    return replace(m, state="invalid", reason=first.message, reason_code=first.code, input_issues=issues,
+                   current_a=nan, digital_comm=False, segments=segments, v_high=v_high, v_low=v_low,
+                   v_high_uncertainty_v=u_high, v_low_uncertainty_v=u_low,
+                   notes=m.notes + tuple(i.message for i in issues[1:]))
 
 
 def _spread(sample_index, sample_v, starts, ends, mean, rows) -> float:
@@ -475,9 +383,11 @@ def _time_axis_notes(t, sample_index, dt) -> list[str]:
 
 def _unusable(reason: int, prof, opts, notes, base, t) -> PilotMeasurement:
     text = reason_text(reason, value=float("nan"), profile=prof, options=opts)
+    code = REASON_CODES[reason]
     seg = Segment("invalid", float(t[0]), float(t[-1]), float("nan"), float("nan"), False, float("nan"),
-                  float("nan"), float("nan"), False, 0, text)
+                  float("nan"), float("nan"), False, 0, text, code)
     nan = float("nan")
     return PilotMeasurement("invalid", text, nan, nan, nan, nan, nan, nan, nan, nan, False, False, False, 0,
-                            nan, nan, nan, nan, (seg,), CycleTable.empty(), notes=tuple(notes), **base)
+                            nan, nan, nan, nan, (seg,), CycleTable.empty(), notes=tuple(notes), reason_code=code,
+                            **base)
 

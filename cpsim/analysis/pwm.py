@@ -87,7 +87,10 @@ def plateau_layout(t: np.ndarray, v: np.ndarray, transitions: Transitions, *, dc
     head[0] = True
     tail = np.zeros(p, dtype=bool)
     tail[-1] = True
-    steady = (duration > dc_min_s) | (head & tail)  # no edge at all: steady however short
+    # a long plateau inside a regular train of edges is half a slow PWM period (a wrong timer
+    # prescaler), not a steady stretch; with no edge at all the capture is one steady plateau
+    periodic = _in_periodic_train(t, transitions)
+    steady = ((duration > dc_min_s) & ~periodic) | (head & tail)
     single = ~steady & ~head & ~tail
     need_start = ~head & ~single
     need_end = ~tail & ~single
@@ -101,6 +104,13 @@ def plateau_layout(t: np.ndarray, v: np.ndarray, transitions: Transitions, *, dc
     ls = np.where(single, length, lm)
     s_start = first + np.maximum(np.ceil(a * ls).astype(np.int64), settle)
     e_start = first + np.floor(b * ls).astype(np.int64)
+    # a plateau of a few samples (slow sampling: 20 kS/s gives 5 samples in a 25 % high phase) keeps
+    # every sample but the two next to its edges, or all of them when fewer than 3 remain; the
+    # cycles' median then outvotes a sample that caught an edge
+    coarse = single & (e_start - s_start < 3)
+    trim = (length >= 3).astype(np.int64)
+    s_start = np.where(coarse, first + trim, s_start)
+    e_start = np.where(coarse, last + 1 - trim, e_start)
     base = last + 1 - lm
     s_end = base + np.ceil(a * lm).astype(np.int64)
     e_end = base + np.floor(b * lm).astype(np.int64)
@@ -112,7 +122,7 @@ def plateau_layout(t: np.ndarray, v: np.ndarray, transitions: Transitions, *, dc
     hi_b = np.concatenate((last[has_start], last[need_end]))[order] + 1
     starts = np.clip(np.concatenate((s_start[has_start], s_end[need_end]))[order], lo_b, hi_b)
     ends = np.clip(np.concatenate((e_start[has_start], e_end[need_end]))[order], starts, hi_b)
-    stats = interior_stats(v, starts, ends)
+    stats = interior_stats(v, starts, ends, min_count=1)  # a coarse plateau may hold one settled sample
 
     row = np.empty(key.size, dtype=np.int64)
     row[order] = np.arange(key.size)
@@ -127,6 +137,46 @@ def plateau_layout(t: np.ndarray, v: np.ndarray, transitions: Transitions, *, dc
     level_end = mean[interior_end]
     return Plateaus(first, last, steady, single, level_start, level_end, interior_start, interior_end,
                     starts, ends, stats, duration)
+
+
+MIN_PLATEAU_SAMPLES = 2
+"""A plateau caught by fewer samples than this has no level to measure: its one sample may sit on an
+edge (cpsim choice: a 5 % pulse at 20 kS/s is one sample; at 50 kS/s, two or three)."""
+MAX_PWM_PERIOD_S = 0.1
+"""Longest period [s] recognised as a PWM from a regular train of edges (cpsim choice: 10 Hz, a
+timer prescaler off by 100; slower regular switching is a sequence of steady states)."""
+PERIOD_AGREEMENT = 0.05
+"""Consecutive periods that agree within this fraction form a regular train (cpsim choice: far
+wider than oscillator tolerance, far narrower than a change of state)."""
+
+
+def _in_periodic_train(t: np.ndarray, transitions: Transitions) -> np.ndarray:
+    """Per plateau (``len(transitions) + 1``): both its edges lie in a regular train of PWM periods.
+
+    A period runs from one rising edge to the next; it is regular when it is at most
+    :data:`MAX_PWM_PERIOD_S` and agrees with the period before or after it within
+    :data:`PERIOD_AGREEMENT`. An edge belongs to the periods it starts, ends or lies inside.
+    """
+    e = len(transitions)
+    out = np.zeros(e + 1, dtype=bool)
+    rise_i = np.flatnonzero(transitions.rising)
+    if rise_i.size < 3:
+        return out
+    r = t[transitions.entry_index[rise_i]]
+    period = np.diff(r)
+    agree = np.abs(np.diff(period)) <= PERIOD_AGREEMENT * period[:-1]
+    regular = (period <= MAX_PWM_PERIOD_S) & (np.append(agree, False) | np.insert(agree, 0, False))
+    # the period each edge lies in (a rising edge starts period k and ends period k - 1)
+    k = np.searchsorted(rise_i, np.arange(e), side="right") - 1
+    inside = (k >= 0) & (k < period.size)
+    in_regular = np.zeros(e, dtype=bool)
+    in_regular[inside] = regular[k[inside]]
+    ends_regular = np.zeros(e, dtype=bool)
+    at_rise = transitions.rising & (k >= 1) & (k - 1 < period.size)
+    ends_regular[at_rise] = regular[k[at_rise] - 1]
+    member = in_regular | ends_regular
+    out[1:e] = member[:-1] & member[1:]  # plateau j lies between edge j - 1 and edge j
+    return out
 
 
 @dataclass(frozen=True)
@@ -214,8 +264,11 @@ def edge_measurements(t: np.ndarray, v: np.ndarray, transitions: Transitions, pl
     band_s = t[transitions.entry_index] - t[transitions.exit_index]
     d = plateaus.duration_s
     ref = np.minimum(d[:-1], nominal_period_s) + np.minimum(d[1:], nominal_period_s)
-    sharp = band_s <= max_edge_fraction * ref
-    before, after = plateaus.level_end[:-1], plateaus.level_start[1:]
+    # judged in samples too: a crossing seen over k sample intervals took more than (k - 2) of them
+    # (one sample may sit anywhere inside the band), so coarse sampling alone never makes an edge slow
+    dt = (t[-1] - t[0]) / (t.size - 1)
+    sharp = band_s - 2 * dt <= max_edge_fraction * ref
+    before, after = _edge_references(plateaus)
     sel = np.flatnonzero(sharp)
     timing_sel = edge_timing(t, v, transitions.exit_index[sel], transitions.entry_index[sel],
                              before[sel], after[sel])
@@ -225,7 +278,6 @@ def edge_measurements(t: np.ndarray, v: np.ndarray, transitions: Transitions, pl
     timing = EdgeTiming(*full)
     coarse = 0.5 * (t[transitions.exit_index] + t[transitions.entry_index])
     t_mid = np.where(np.isfinite(timing.t_mid), timing.t_mid, coarse)
-    dt = (t[-1] - t[0]) / (t.size - 1)
     limit = np.append(transitions.exit_index[1:], v.size - 1)
     peak = np.full(e, np.nan)
     peak[sel] = edge_peaks(v, transitions.exit_index[sel], transitions.entry_index[sel], transitions.rising[sel],
@@ -233,19 +285,46 @@ def edge_measurements(t: np.ndarray, v: np.ndarray, transitions: Transitions, pl
     return timing, t_mid, sharp, band_s, peak
 
 
+def _edge_references(plateaus: Plateaus) -> tuple[np.ndarray, np.ndarray]:
+    """Settled levels before and after each edge [V].
+
+    The plateaus at the two ends of the capture are cut short by the capture: one that starts
+    mid-edge holds a piece of the ramp, not a level. Unless it is a steady stretch, the edge
+    next to it is referred to the nearest full plateau of the same polarity (two plateaus
+    away) instead.
+    """
+    before, after = plateaus.level_end[:-1].copy(), plateaus.level_start[1:].copy()
+    p = len(plateaus)
+    if p >= 4 and not plateaus.steady[0] and plateaus.single[2]:
+        before[0] = plateaus.level_start[2]
+    if p >= 4 and not plateaus.steady[-1] and plateaus.single[-3]:
+        after[-1] = plateaus.level_end[-3]
+    return before, after
+
+
 def measure_cycles(transitions: Transitions, plateaus: Plateaus, timing: EdgeTiming, t_mid: np.ndarray,
-                   sharp: np.ndarray, band_s: np.ndarray, peak: np.ndarray, profile, *, max_tilt_v: float
-                   ) -> tuple[CycleTable, CycleIndex]:
-    """Complete cycles from the edges, measured and classified."""
+                   sharp: np.ndarray, band_s: np.ndarray, peak: np.ndarray, profile, *, max_tilt_v: float,
+                   min_plateau_s: float = 0.0) -> tuple[CycleTable, CycleIndex]:
+    """Complete cycles from the edges, measured and classified.
+
+    An edge next to an end plateau shorter than ``min_plateau_s`` bounds no cycle: a capture
+    that starts or ends within a few samples of a step (or a few stale samples before the
+    signal) shows a piece of a plateau, not where the pilot's edge was.
+    """
     e = len(transitions)
     rising = transitions.rising
     single = plateaus.single
+    usable = np.ones(e, dtype=bool)
+    if e and plateaus.duration_s[0] < min_plateau_s:
+        usable[0] = False
+    if e and plateaus.duration_s[-1] < min_plateau_s:
+        usable[-1] = False
 
     def anchors(want_rising: bool) -> np.ndarray:
         if e < 3:
             return np.zeros(0, dtype=np.int64)
         j = np.arange(e - 2)
-        ok = (rising[:-2] == want_rising) & single[1:e - 1] & single[2:e]
+        ok = (rising[:-2] == want_rising) & single[1:e - 1] & single[2:e] & usable[:-2] & usable[2:]
         return j[ok]
 
     anchor = anchors(True)
@@ -272,14 +351,15 @@ def measure_cycles(transitions: Transitions, plateaus: Plateaus, timing: EdgeTim
     overshoot = safe_div(peak[r_e] - v_high, swing)
     undershoot = safe_div(v_low - peak[f_e], swing)
     tilt = np.fmax(st.tilt[hi_row], st.tilt[lo_row])
+    held = plateaus.last - plateaus.first + 1  # samples between the band crossings
 
     codes, reason = classify_pwm(v_high, v_low, profile)
     value = np.where(reason == Reason.LOW_NOT_NEGATIVE, v_low, v_high)
     checks = (  # later rules override earlier ones: the most basic reason wins
         (tilt > max_tilt_v, Reason.NOT_FLAT, tilt),
         (~(sharp[r_e] & sharp[f_e]), Reason.SLOW_EDGES, np.fmax(band_s[r_e], band_s[f_e]) / period),
-        (np.minimum(st.count[hi_row], st.count[lo_row]) < 3, Reason.FEW_SAMPLES,
-         np.minimum(st.count[hi_row], st.count[lo_row]).astype(float)),
+        (np.minimum(held[hi_p], held[lo_p]) < MIN_PLATEAU_SAMPLES, Reason.FEW_SAMPLES,
+         np.minimum(held[hi_p], held[lo_p]).astype(float)),
     )
     for bad, why, val in checks:
         codes = np.where(bad, INVALID, codes).astype(np.int8)

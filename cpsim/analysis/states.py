@@ -20,8 +20,8 @@ import numpy as np
 from .. import standard as std
 from ..standard import LimitsProfile
 
-__all__ = ["CODE", "INVALID", "Reason", "classify_pwm", "classify_dc", "diode_fault", "state_names", "is_x2",
-           "reason_text"]
+__all__ = ["CODE", "INVALID", "Reason", "REASON_CODES", "NOT_A_PILOT", "classify_pwm", "classify_dc", "diode_fault",
+           "state_names", "is_x2", "reason_text"]
 
 CODE = {name: i for i, name in enumerate(std.STATES)}
 INVALID = CODE["invalid"]
@@ -46,6 +46,21 @@ class Reason:
     DRIFT = 8
     ISOLATED_PULSE = 9
     BRIEF = 10
+    NO_CYCLE = 11
+    TOO_SHORT = 12
+
+
+REASON_CODES = {
+    Reason.TOO_MANY_CROSSINGS: "too_many_crossings", Reason.FEW_SAMPLES: "few_samples",
+    Reason.SLOW_EDGES: "slow_edges", Reason.NOT_FLAT: "not_flat", Reason.LOW_NOT_NEGATIVE: "low_not_negative",
+    Reason.NO_WINDOW: "no_window", Reason.NOISY: "noisy", Reason.DRIFT: "drift",
+    Reason.ISOLATED_PULSE: "isolated_pulse", Reason.BRIEF: "brief", Reason.NO_CYCLE: "no_cycle",
+    Reason.TOO_SHORT: "too_short",
+}
+"""Stable names of the reason codes (``PilotMeasurement.reason_code``)."""
+NOT_A_PILOT = frozenset(REASON_CODES[r] for r in REASON_CODES if r != Reason.NO_WINDOW)
+"""Reason codes that say the capture shows no pilot the rules can judge (every one but a level in no
+window, which is a pilot with a fault)."""
 
 
 def state_names(codes) -> np.ndarray:
@@ -73,7 +88,8 @@ def classify_pwm(v_high: np.ndarray, v_low: np.ndarray, profile: LimitsProfile) 
     v_low = np.asarray(v_low, dtype=float)
     code = _letters(v_high, profile, _PWM_CODE)
     reason = np.where(code == INVALID, Reason.NO_WINDOW, Reason.NONE).astype(np.int8)
-    low_bad = ~(v_low <= std.PWM_LOW_MAX_V)  # NaN counts as bad
+    # NaN counts as bad; a PWM collapsed into the E window (CP shorted to PE) has no negative half by nature
+    low_bad = ~(v_low <= std.PWM_LOW_MAX_V) & (code != CODE["E"])
     code = np.where(low_bad, INVALID, code).astype(np.int8)
     reason = np.where(low_bad, Reason.LOW_NOT_NEGATIVE, reason).astype(np.int8)
     return code, reason
@@ -103,8 +119,8 @@ def reason_text(reason: int, *, value: float, profile: LimitsProfile, options: d
     texts = {
         Reason.TOO_MANY_CROSSINGS: "the signal crosses its mid level far too often for a pilot "
                                    "(noise, or a much faster signal than the sample rate resolves)",
-        Reason.FEW_SAMPLES: f"plateaus hold too few samples ({value:.0f} in a settled part) to measure; "
-                            "sample faster",
+        Reason.FEW_SAMPLES: f"plateaus hold too few samples ({value:.0f} between the edges) to measure "
+                            "their level; sample faster",
         Reason.SLOW_EDGES: f"edges take {value:.0%} of the period (more than "
                            f"{options['max_edge_fraction']:.0%}): not a pilot PWM (sine or triangle?)",
         Reason.NOT_FLAT: f"plateaus are not flat (levels change by {value:.2f} V within a plateau, "
@@ -118,5 +134,10 @@ def reason_text(reason: int, *, value: float, profile: LimitsProfile, options: d
         Reason.ISOLATED_PULSE: "isolated pulse(s), not a running PWM",
         Reason.BRIEF: f"levels held only {value * 1e3:.3g} ms (less than {options['dc_min_s'] * 1e3:g} ms) "
                       "between changing levels: not steady",
+        Reason.NO_CYCLE: "edges but not one complete PWM cycle: cannot tell a steady level from part of a "
+                         "PWM period; capture at least two periods",
+        Reason.TOO_SHORT: f"the capture holds one level for only {value * 1e3:.3g} ms, less than "
+                          f"{options['steady_min_s'] * 1e3:g} ms (1.5 pilot periods): cannot tell a steady "
+                          "level (x1) from part of a PWM period (x2); capture longer",
     }
     return texts.get(int(reason), "not a pilot waveform")

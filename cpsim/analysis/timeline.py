@@ -3,18 +3,19 @@
 Units tile the capture in time:
 
 * a **cycle**: one complete PWM period, classified from its plateau levels;
-* a **DC block**: a few dozen subsample points (``DC_BLOCK_POINTS``) of a steady stretch,
+* a **DC block**: a few dozen subsample points of a steady stretch (:mod:`cpsim.analysis.steady`),
   classified from their mean, ``invalid`` when their spread exceeds ``max_noise_v``; a block
   whose spread comes from one clean level step (plug-in, unplug) is split at the step, so
   steps are located to one subsample interval;
 * a **partial** plateau: a PWM half period at an end of a PWM burst, which inherits the
   state of the cycle next to it; one with no cycle next to it (a lone pulse, or a short
-  capture with a single step) is classified as a steady level of its own.
+  capture with a single step) is ``invalid``: it cannot tell a steady level from part of a period.
 
 Runs of equal units (same state, same diode verdict, duty within ``duty_tol`` of the previous
 cycle) form stretches. A steady run is not steady when its level drifts by more than
-``max_tilt_v`` (a slow sine passing through a window) or when it lasts less than ``dc_min_s``
-between other steady blocks (the turning points of a triangle). A run shorter than
+``max_tilt_v`` between its thirds (a slow sine passing through a window; hum averages out),
+when its noise pooled over its blocks exceeds ``max_noise_v``, or when it lasts less than
+``dc_min_s`` between other steady blocks (the turning points of a triangle). A run shorter than
 ``min_segment_s`` (one odd cycle while the vehicle switches) is absorbed by the run before it
 (by the one after it at the start), and equal neighbours are merged again: the
 result is the list of :class:`Segment`.
@@ -27,15 +28,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .. import standard as std
-from ._util import expand_ranges, group_median, group_sum_count, next_true, previous_true, run_starts, safe_div
-from .states import INVALID, Reason, classify_dc, is_x2, reason_text, state_names
+from ._util import group_median, group_sum_count, next_true, previous_true, run_starts, safe_div
+from .states import INVALID, REASON_CODES, Reason, is_x2, reason_text, state_names
 
-__all__ = ["Segment", "Units", "Timeline", "cycle_units", "partial_units", "dc_units", "build_timeline"]
+__all__ = ["Segment", "Units", "Timeline", "cycle_units", "partial_units", "build_timeline"]
 
 CYCLE, DC, PARTIAL = 0, 1, 2
 INHERIT = -1
-DC_BLOCK_POINTS = 32
-"""Subsample points per DC block (cpsim choice: noise estimated to ±13 %, steps located to one block)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +62,8 @@ class Segment:
         Complete cycles measured in the stretch.
     reason : str or None
         Why the stretch is ``invalid``.
+    reason_code : str or None
+        The reason's stable name (:data:`cpsim.analysis.states.REASON_CODES`).
     """
 
     state: str
@@ -77,6 +78,7 @@ class Segment:
     diode_fault: bool
     n_cycles: int
     reason: str | None = None
+    reason_code: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -159,145 +161,18 @@ def plateau_times(t: np.ndarray, t_mid: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.concatenate(([t[0]], t_mid)), np.concatenate((t_mid, [t[-1]]))
 
 
-def partial_units(plateaus, covered: np.ndarray, t_start: np.ndarray, t_end: np.ndarray, profile) -> Units:
+def partial_units(plateaus, covered: np.ndarray, t_start: np.ndarray, t_end: np.ndarray) -> Units:
     """Short plateaus that belong to no complete cycle; their state is inherited later (or, with no
     cycle next to them, taken from their own level as a steady one)."""
     p = np.flatnonzero(~plateaus.steady & ~covered)
     level = np.where(np.isfinite(plateaus.level_start[p]), plateaus.level_start[p], plateaus.level_end[p])
-    code, reason = classify_dc(level, profile)
     ok = np.isfinite(level)
-    reason = np.where(ok, reason, Reason.ISOLATED_PULSE)
+    # with no cycle next to it, a short plateau is a lone pulse or part of a period: no state at all
+    fallback_reason = np.where(ok, Reason.NO_CYCLE, Reason.ISOLATED_PULSE)
     return Units.make(np.full(p.size, PARTIAL), t_start[p], t_end[p], np.full(p.size, INHERIT),
                       reason_value=level, level_sum=np.where(ok, level, 0.0),
                       level_sq=np.where(ok, level * level, 0.0), level_n=ok.astype(float),
-                      fallback=code, fallback_reason=reason)
-
-
-def dc_units(t: np.ndarray, sample_index: np.ndarray | None, sample_v: np.ndarray, plateaus,
-             t_start: np.ndarray, t_end: np.ndarray, profile, *, margin_samples: int,
-             max_noise_v: float) -> Units:
-    """Blocks of subsample points inside the steady plateaus, classified as x1, E, F or invalid."""
-    n_plateaus = len(plateaus)
-    steady = np.flatnonzero(plateaus.steady)
-    lo = plateaus.first[steady] + np.where(steady > 0, margin_samples, 0)
-    hi = plateaus.last[steady] - np.where(steady < n_plateaus - 1, margin_samples, 0)
-    if sample_index is None:
-        a, b = lo, np.maximum(hi + 1, lo)
-    else:  # search the few plateau bounds in the sorted subsample, not the reverse
-        a, b = np.searchsorted(sample_index, lo, "left"), np.searchsorted(sample_index, hi, "right")
-    pos, group = expand_ranges(a, b)
-    idx = pos if sample_index is None else sample_index[pos]
-    x, pid = sample_v[pos], steady[group]
-    parts = []
-    if idx.size:
-        new_p = np.concatenate(([True], pid[1:] != pid[:-1]))
-        p_start = np.flatnonzero(new_p)
-        p_count = np.diff(np.append(p_start, idx.size))
-        rank = np.arange(idx.size) - np.repeat(p_start, p_count)
-        n_blocks = np.maximum(1, p_count // DC_BLOCK_POINTS)
-        block = np.minimum(rank // DC_BLOCK_POINTS, np.repeat(n_blocks - 1, p_count))
-        b_start = np.flatnonzero(new_p | np.concatenate(([False], block[1:] != block[:-1])))
-        count = np.diff(np.append(b_start, idx.size)).astype(float)
-        s = np.add.reduceat(x, b_start)
-        sq = np.add.reduceat(x * x, b_start)
-        mean = s / count
-        var = np.maximum(sq / count - mean * mean, 0.0) * safe_div(count, count - 1)
-        std_v = np.sqrt(np.where(count > 1, var, np.nan))
-        b_pid = pid[b_start]
-        t_first = t[idx[b_start]]
-        t_last = t[idx[np.append(b_start[1:], idx.size) - 1]]
-        first_of_p = np.concatenate(([True], b_pid[1:] != b_pid[:-1]))
-        last_of_p = np.concatenate((b_pid[1:] != b_pid[:-1], [True]))
-        mid = 0.5 * (t_last[:-1] + t_first[1:])
-        ts = np.where(first_of_p, t_start[b_pid], np.concatenate(([0.0], mid)))
-        te = np.where(last_of_p, t_end[b_pid], np.concatenate((mid, [0.0])))
-        b_end = np.append(b_start[1:], idx.size)
-        cand = np.flatnonzero(noisy_blocks(count, std_v, max_noise_v))
-        split = _split_steps(x, b_start[cand], b_end[cand], max_noise_v)
-        if split is not None:
-            ok, cut, left, right = split   # blocks that hold one clean level step: two units each
-            blk = cand[ok]
-            t_cut = 0.5 * (t[idx[cut - 1]] + t[idx[cut]])
-            keep_b = np.ones(b_start.size, dtype=bool)
-            keep_b[blk] = False
-            ts = np.concatenate((ts[keep_b], ts[blk], t_cut))
-            te = np.concatenate((te[keep_b], t_cut, te[blk]))
-            s = np.concatenate((s[keep_b], left[0], right[0]))
-            sq = np.concatenate((sq[keep_b], left[1], right[1]))
-            count = np.concatenate((count[keep_b], left[2], right[2]))
-            mean = s / count
-            var = np.maximum(sq / count - mean * mean, 0.0) * safe_div(count, count - 1)
-            std_v = np.sqrt(np.where(count > 1, var, np.nan))
-        code, reason = classify_dc(mean, profile)
-        value = mean.copy()
-        noisy = noisy_blocks(count, std_v, max_noise_v)
-        code = np.where(noisy, INVALID, code)
-        reason = np.where(noisy, Reason.NOISY, reason)
-        value = np.where(noisy, std_v, value)
-        parts.append(Units.make(np.full(ts.size, DC), ts, te, code, reason, value,
-                                level_sum=s, level_sq=sq, level_n=count))
-    # a steady plateau that no subsample point fell in: one unit from its full-resolution interior
-    seen = np.zeros(n_plateaus, dtype=bool)
-    seen[pid] = True
-    lone = np.flatnonzero(plateaus.steady & ~seen)
-    if lone.size:
-        level = np.where(np.isfinite(plateaus.level_start[lone]), plateaus.level_start[lone],
-                         plateaus.level_end[lone])
-        code, reason = classify_dc(level, profile)
-        parts.append(Units.make(np.full(lone.size, DC), t_start[lone], t_end[lone], code, reason, level,
-                                level_sum=np.nan_to_num(level), level_sq=np.nan_to_num(level) ** 2,
-                                level_n=np.isfinite(level).astype(float)))
-    if not parts:
-        return Units.make(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
-    return Units.concat(parts)
-
-
-def noisy_blocks(count: np.ndarray, std_v: np.ndarray, max_noise_v: float) -> np.ndarray:
-    """Blocks whose spread says they hold no single steady level."""
-    return (count >= 8) & (std_v > max_noise_v)
-
-
-def _split_steps(x: np.ndarray, starts: np.ndarray, ends: np.ndarray, max_noise_v: float):
-    """Best single split of each block ``x[starts[i]:ends[i]]`` into two constant levels.
-
-    Returns ``(mask of the blocks split, first point of the right part, (sum, sumsq, n) left,
-    (...) right)`` for the blocks where both parts are steady (spread <= ``max_noise_v``), or None. Vectorised over
-    blocks with cumulative sums: the split maximising ``nl*nr/n * (mean_l - mean_r)**2`` is the
-    least-squares two-level fit.
-    """
-    if starts.size == 0:
-        return None
-    pos, grp = expand_ranges(starts, ends)
-    xs = x[pos]
-    n = (ends - starts).astype(float)
-    cs, cq = np.cumsum(xs), np.cumsum(xs * xs)
-    first = np.concatenate(([0], np.cumsum(ends - starts)[:-1]))   # each block's first element in pos
-    base_s = np.where(first > 0, cs[first - 1], 0.0)
-    base_q = np.where(first > 0, cq[first - 1], 0.0)
-    nl = (np.arange(pos.size) - first[grp] + 1).astype(float)
-    ls, lq = cs - base_s[grp], cq - base_q[grp]
-    total_s = ls[np.append(first[1:], pos.size) - 1]
-    total_q = lq[np.append(first[1:], pos.size) - 1]
-    nr = n[grp] - nl
-    rs, rq = total_s[grp] - ls, total_q[grp] - lq
-    score = np.where(nr > 0, nl * nr / n[grp] * (safe_div(ls, nl) - safe_div(rs, nr)) ** 2, -1.0)
-    top = np.maximum.reduceat(score, first)
-    hits = np.flatnonzero(score >= top[grp])          # each block's best split (ties: the first)
-    best = hits[np.concatenate(([True], grp[hits][1:] != grp[hits][:-1]))]
-    bl, br = nl[best], nr[best]
-    left = (ls[best], lq[best], bl)
-    right = (rs[best], rq[best], br)
-
-    def spread(part):
-        s_, q_, c_ = part
-        m = s_ / c_
-        return np.sqrt(np.maximum(q_ / c_ - m * m, 0.0))
-
-    ok = (br > 0) & (spread(left) <= max_noise_v) & (spread(right) <= max_noise_v)
-    if not ok.any():
-        return None
-    cut = pos[best[ok]] + 1
-    return (ok, cut, tuple(a[ok] for a in left), tuple(a[ok] for a in right))
+                      fallback=np.full(p.size, INVALID), fallback_reason=fallback_reason)
 
 
 @dataclass(frozen=True)
@@ -349,6 +224,10 @@ def _mean_by(values, groups, n):
     return safe_div(s, c)
 
 
+WHOLE_PERIOD_TOL = 0.1
+"""A cycle whose period is off the segment's median by more than this fraction is not a whole period
+(cpsim choice: 5x the 2 % frequency tolerance, EV-BU; a period cut short by a stopping PWM is off by
+far more)."""
 HELD_FRACTION = 0.8
 """A steady run whose levels spread over more than ``max_tilt_v`` still counts as held when at least
 this fraction of its blocks lie within ``max_tilt_v / 2`` of its median (cpsim choice): a level held
@@ -356,7 +235,8 @@ for a while and then left (an EVSE powering off) keeps its held part, a level th
 time (a slow sine, a slow decay through a window) is not steady."""
 
 
-def _unsteady(units: Units, *, max_tilt_v: float, duty_tol: float, dc_min_s: float) -> Units:
+def _unsteady(units: Units, *, max_tilt_v: float, duty_tol: float, dc_min_s: float,
+              max_noise_v: float = np.inf) -> Units:
     """Mark steady runs that are not steady: block levels wandering more than ``max_tilt_v`` (a slow
     sine passing through a window), or a level held for less than ``dc_min_s`` between other
     steady-stretch blocks (the turning points of a triangle)."""
@@ -374,11 +254,7 @@ def _unsteady(units: Units, *, max_tilt_v: float, duty_tol: float, dc_min_s: flo
     offset = np.where(use, np.abs(level - median[run]), 0.0)
     near = np.bincount(run[use], weights=(offset[use] <= max_tilt_v / 2), minlength=n_runs)
     held = near >= HELD_FRACTION * np.bincount(run[use], minlength=n_runs)
-    hi = np.full(n_runs, -np.inf)
-    lo = np.full(n_runs, np.inf)
-    np.maximum.at(hi, run[use], level[use])
-    np.minimum.at(lo, run[use], level[use])
-    drift = np.where(np.isfinite(hi) & np.isfinite(lo), hi - lo, 0.0)
+    drift = _thirds_drift(level, run, use, n_runs)
     starts = run_starts(run)
     ends = np.append(starts[1:], run.size)
     duration = units.t_end[ends - 1] - units.t_start[starts]
@@ -388,13 +264,42 @@ def _unsteady(units: Units, *, max_tilt_v: float, duty_tol: float, dc_min_s: flo
     brief = inner & (duration < dc_min_s)
     bad_drift = dc & (drift[run] > max_tilt_v) & (~held[run] | (offset > max_tilt_v))
     bad_brief = dc & brief[run] & ~bad_drift
-    if not (bad_drift.any() or bad_brief.any()):
+    # noise of the run pooled over its blocks (within each block: hum or a drift between blocks is not noise)
+    within = np.where(use, units.level_sq - units.level_sum * safe_div(units.level_sum, units.level_n), 0.0)
+    pooled = np.sqrt(np.maximum(safe_div(np.bincount(run, weights=within, minlength=n_runs),
+                                         np.bincount(run, weights=np.where(use, units.level_n, 0.0),
+                                                     minlength=n_runs)), 0.0))
+    bad_noise = dc & (pooled[run] > max_noise_v) & ~bad_drift & ~bad_brief
+    if not (bad_drift.any() or bad_brief.any() or bad_noise.any()):
         return units
-    bad = bad_drift | bad_brief
-    value = np.where(bad_drift, drift[run], np.where(bad_brief, duration[run], units.reason_value))
-    reason = np.where(bad_drift, Reason.DRIFT, np.where(bad_brief, Reason.BRIEF, units.reason))
+    bad = bad_drift | bad_brief | bad_noise
+    value = np.where(bad_drift, drift[run], np.where(bad_brief, duration[run],
+                                                     np.where(bad_noise, pooled[run], units.reason_value)))
+    reason = np.where(bad_drift, Reason.DRIFT, np.where(bad_brief, Reason.BRIEF,
+                                                        np.where(bad_noise, Reason.NOISY, units.reason)))
     return units.replace(code=np.where(bad, INVALID, units.code).astype(np.int8), reason=reason.astype(np.int8),
                         reason_value=value)
+
+
+def _thirds_drift(level: np.ndarray, run: np.ndarray, use: np.ndarray, n_runs: int) -> np.ndarray:
+    """How far each run's level moves [V]: the largest difference between the mean levels of its
+    first, middle and last thirds (of its blocks, in time order).
+
+    Ripple (mains hum, noise) averages out within a third; a drift or a slow sine moves the thirds
+    apart. A run of fewer than three blocks compares the blocks themselves.
+    """
+    r, x = run[use], level[use]
+    count = np.bincount(r, minlength=n_runs)
+    if r.size == 0:
+        return np.zeros(n_runs)
+    first = np.concatenate(([0], np.cumsum(count)[:-1]))
+    rank = np.arange(r.size) - first[r]
+    third = np.minimum(3 * rank // np.maximum(count[r], 1), 2)
+    s, c = group_sum_count(x, r * 3 + third, 3 * n_runs)
+    means = safe_div(s, c).reshape(n_runs, 3)
+    hi, lo = np.nanmax(np.where(c.reshape(n_runs, 3) > 0, means, -np.inf), axis=1), \
+        np.nanmin(np.where(c.reshape(n_runs, 3) > 0, means, np.inf), axis=1)
+    return np.where(np.isfinite(hi) & np.isfinite(lo), hi - lo, 0.0)
 
 
 def _median_by(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
@@ -436,7 +341,8 @@ def _segment_ids(units: Units, *, duty_tol: float, min_segment_s: float):
 def build_timeline(units: Units, cycles, profile, *, duty_tol: float, min_segment_s: float,
                    max_tilt_v: float, dc_min_s: float, options: dict) -> Timeline:
     """Merge classified units into segments and summarise each one."""
-    units = _unsteady(_inherit(units), max_tilt_v=max_tilt_v, duty_tol=duty_tol, dc_min_s=dc_min_s)
+    units = _unsteady(_inherit(units), max_tilt_v=max_tilt_v, duty_tol=duty_tol, dc_min_s=dc_min_s,
+                      max_noise_v=options.get("max_noise_v", np.inf))
     seg, seg_code, seg_diode = _segment_ids(units, duty_tol=duty_tol, min_segment_s=min_segment_s)
     n_seg = int(seg[-1]) + 1
     starts = run_starts(seg)
@@ -452,14 +358,11 @@ def build_timeline(units: Units, cycles, profile, *, duty_tol: float, min_segmen
     v_high = group_median(cycles.v_high[ci], cg, n_seg)
     v_low = group_median(cycles.v_low[ci], cg, n_seg)
     n_cycles = np.bincount(cg, minlength=n_seg)
+    # frequency from whole periods only: a period cut short where the PWM stops (a short to PE, an
+    # unplug) is not one; the mean of the whole ones is the first-to-last-edge span over their count
     period_med = group_median(cycles.period_s[ci], cg, n_seg)
-    first_t = np.full(n_seg, np.inf)
-    last_t = np.full(n_seg, -np.inf)
-    np.minimum.at(first_t, cg, cycles.t_start[ci])
-    np.maximum.at(last_t, cg, cycles.t_start[ci] + cycles.period_s[ci])
-    span = last_t - first_t
-    n_periods = np.maximum(1.0, np.round(safe_div(span, period_med)))
-    period = np.where(n_cycles > 0, safe_div(span, n_periods), np.nan)
+    whole = np.abs(cycles.period_s[ci] - period_med[cg]) <= WHOLE_PERIOD_TOL * period_med[cg]
+    period = np.where(n_cycles > 0, _mean_by(np.where(whole, cycles.period_s[ci], np.nan), cg, n_seg), np.nan)
 
     # steady stretches: pooled mean and spread of their subsample points
     dcm = member & (units.kind == DC)
@@ -488,13 +391,14 @@ def build_timeline(units: Units, cycles, profile, *, duty_tol: float, min_segmen
     names = state_names(seg_code)
     segments = []
     for i in range(n_seg):  # one object per segment (a handful in a real capture)
-        reason = None
+        reason = code = None
         if seg_code[i] == INVALID:
             reason = reason_text(int(top_reason[i]), value=float(top_value[i]), profile=profile, options=options)
+            code = REASON_CODES.get(int(top_reason[i]), "not_a_pilot")
         segments.append(Segment(
             state=str(names[i]), t_start=float(units.t_start[starts[i]]), t_end=float(units.t_end[ends[i] - 1]),
             duty=float(duty[i]), current_a=float(current[i]), digital_comm=bool(digital[i]),
             frequency_hz=float(safe_div(1.0, period[i])), v_high=float(v_high[i]), v_low=float(v_low[i]),
-            diode_fault=bool(seg_diode[i]), n_cycles=int(n_cycles[i]), reason=reason,
+            diode_fault=bool(seg_diode[i]), n_cycles=int(n_cycles[i]), reason=reason, reason_code=code,
         ))
     return Timeline(tuple(segments), units, seg, member, seg_code, v_high_std, n_cycles)

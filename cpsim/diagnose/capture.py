@@ -10,7 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 from .. import standard as std
-from ..analysis.measurement import PilotMeasurement, measure
+from ..analysis.measurement import measure
+from ..analysis.result import PilotMeasurement
 from .cp import detect_cp_faults
 
 __all__ = ["analyze"]

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .. import standard as std
-from ..analysis.states import diode_fault
+from ..analysis.states import NOT_A_PILOT, diode_fault
 from ..units import as_float as _num
 
 __all__ = ["Fault", "FAULT_CODES", "CpFacts", "CpRule", "CP_RULES", "detect_cp_faults"]
@@ -46,6 +46,8 @@ FAULT_CODES = MappingProxyType({
     "fall_too_slow": "falling edge slower than the limit at the vehicle (EV-BU)",
     "level_between_windows": "CP high level between two state windows: a resistor out of tolerance",
     "vehicle_not_seen": "EVSE sees state A with a vehicle plugged in: CP open, PE lost or diode open",
+    "frequency_out_of_range": "PWM frequency outside 980-1020 Hz: the EVSE's PWM timer is set wrong",
+    "collapsed_pwm": "PWM collapsed towards 0 V with unlike halves: not a plain short; probe or generator",
 })
 """Every code :func:`detect_cp_faults` can return, with its meaning."""
 
@@ -91,6 +93,10 @@ class CpFacts:
     fall_time_s: float
     edges_resolved: bool
     vehicle_connected: bool
+    frequency_hz: float = math.nan
+    judgeable: bool = True
+    """False when the capture cannot support a diagnosis: an input issue (clipped, probe factor,
+    inverted, AC-coupled) or a waveform that is not a pilot (too short, a sine, noise, ...)."""
 
     @classmethod
     def from_measurement(cls, measurement: Any, profile: str | std.LimitsProfile = "iec61851", *,
@@ -110,12 +116,15 @@ class CpFacts:
             diode = pwm and math.isfinite(v_low) and bool(diode_fault(v_high, v_low, p))
         windows = p.high_windows
         letter = next((s for s in "ABCD" if windows[s].contains(v_high)), None)
+        judgeable = (not getattr(measurement, "input_issues", ())
+                     and getattr(measurement, "reason_code", None) not in NOT_A_PILOT)
         return cls(profile=p, v_high=v_high, v_low=v_low, state=str(getattr(measurement, "state", "") or ""),
                    pwm=pwm, diode=diode, letter=letter,
                    rise_time_s=_num(getattr(measurement, "rise_time_s", math.nan)),
                    fall_time_s=_num(getattr(measurement, "fall_time_s", math.nan)),
                    edges_resolved=bool(getattr(measurement, "edges_resolved", True)),
-                   vehicle_connected=bool(vehicle_connected))
+                   vehicle_connected=bool(vehicle_connected),
+                   frequency_hz=_num(getattr(measurement, "frequency_hz", math.nan)), judgeable=bool(judgeable))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -148,6 +157,11 @@ def _state_e(f: CpFacts) -> Iterator[Fault]:
         yield Fault("state_e_after_diode",
                     f"V+ = {f.v_high:.2f} V is one diode drop while V- = {f.v_low:.2f} V: CP is shorted to PE "
                     f"behind the vehicle diode (state E; EV-BU, YETI: only V+ ≈ 0 V identifies E)")
+    elif not _symmetric(f):
+        yield Fault("collapsed_pwm",
+                    f"PWM collapsed to {f.v_high:+.2f}/{f.v_low:+.2f} V, but its halves are not alike as a short to "
+                    f"PE makes them (|V+ + V-| = {abs(f.v_high + f.v_low):.2f} V): check the probe attenuation, "
+                    "then the generator's negative rail and the CP wiring")
     else:
         # a short before the diode: A = 12 V·R/(R + 1 kΩ) (§8 values) gives R
         amplitude = (f.v_high - f.v_low) / 2 if math.isfinite(f.v_low) else f.v_high
@@ -156,6 +170,31 @@ def _state_e(f: CpFacts) -> Iterator[Fault]:
                     f"PWM collapsed to {f.v_high:+.2f}/{f.v_low:+.2f} V: CP is shorted to PE through "
                     f"≈ {_fmt_ohm(r_est)} before the vehicle diode (cable, connector or EVSE) while the EVSE "
                     f"keeps its PWM running (state E with PWM present)")
+
+
+SHORT_ASYMMETRY = 0.15
+"""A short to PE before the diode collapses both halves alike (calc, §8: +0.87/-0.89 V through 80 Ω); halves
+that differ by more than this fraction of the amplitude (plus 0.1 V) are not a short (cpsim choice: a x10
+probe error on B2 gives +0.89/-1.20 V, 30 % apart)."""
+
+
+def _symmetric(f: CpFacts) -> bool:
+    if not math.isfinite(f.v_low):
+        return True
+    amplitude = (f.v_high - f.v_low) / 2
+    return abs(f.v_high + f.v_low) <= SHORT_ASYMMETRY * amplitude + 0.1
+
+
+def _frequency_off(f: CpFacts) -> bool:
+    """A running PWM outside the profile's fail band (EV-BU: 980-1020 Hz)."""
+    return f.pwm and math.isfinite(f.frequency_hz) and not f.profile.frequency_fail.contains(f.frequency_hz)
+
+
+def _frequency(f: CpFacts) -> Iterator[Fault]:
+    w = f.profile.frequency_fail
+    yield Fault("frequency_out_of_range",
+                f"PWM at {f.frequency_hz:.4g} Hz, outside {w.lo:g}…{w.hi:g} Hz ({w.source}): the EVSE's PWM timer "
+                "(clock, prescaler or period register) is set wrong; vehicles may not read the duty")
 
 
 def _diode(f: CpFacts) -> Iterator[Fault]:
@@ -250,6 +289,7 @@ class CpRule:
 
 
 CP_RULES: tuple[CpRule, ...] = (
+    CpRule("frequency", _frequency_off, _frequency),
     CpRule("state_f", _steady_negative, _state_f, final=True),
     CpRule("state_e", _e_like, _state_e, final=True),
     CpRule("diode", lambda f: f.diode, _diode),
@@ -284,13 +324,18 @@ def detect_cp_faults(measurement: Any, profile: str | std.LimitsProfile = "iec61
 
     Notes
     -----
-    The rules (:data:`CP_RULES`), in order:
+    A capture that cannot support a diagnosis gets none: one with input issues (clipped, probe
+    factor, inverted, AC-coupled) or one whose state is ``invalid`` because it is not a pilot
+    (too short, no complete cycle, a sine, noise). The rules (:data:`CP_RULES`), in order:
 
+    * Frequency outside the profile's fail band (EV-BU 980-1020 Hz): ``frequency_out_of_range``
+      (first: it holds whatever the levels say).
     * Steady negative level (state F): outside the profile's F window. Final.
     * E-like: V+ below the lowest vehicle window (D) and below 2 V (CB's diode-check limit).
       Without PWM: ``state_e``. With PWM and V- at the generator's -12 V, a short behind the
-      diode (EV-BU, YETI); with V- collapsed too, a short before it, whose resistance is
-      estimated from the amplitude A = 12 V·R/(R + 1 kΩ) (§8 values). Final.
+      diode (EV-BU, YETI); with V- collapsed alike, a short before it, whose resistance is
+      estimated from the amplitude A = 12 V·R/(R + 1 kΩ) (§8 values); halves that are not alike
+      are no short (a probe set wrong, or a generator fault). Final.
     * Diode fault: the analyzer's ``diode_fault`` (§2b: ``|V+ + V-|`` below the profile's
       ``diode_fault_sum_v`` while PWM runs, not while V- sits at -12 ±1.1 V, YETI, EV-SIM).
     * V- of a PWM outside the profile's low window (generator -12 V ±0.6 V, EV-BU, PLNOTE).
@@ -308,7 +353,7 @@ def detect_cp_faults(measurement: Any, profile: str | std.LimitsProfile = "iec61
     ['diode_fault']
     """
     facts = CpFacts.from_measurement(measurement, profile, vehicle_connected=vehicle_connected)
-    if not math.isfinite(facts.v_high):
+    if not facts.judgeable or not math.isfinite(facts.v_high):
         return ()
     faults: list[Fault] = []
     for rule in CP_RULES:

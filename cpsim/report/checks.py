@@ -7,7 +7,12 @@ source of the limit. :func:`check_segments` does the same for every stretch of t
 Both are pure functions of the measurement: no plotting, no I/O (``cpsim.report`` renders them).
 
 Verdicts, worst last: ``n/a`` (does not apply to this capture), ``info`` (measured, no published
-limit), ``pass``, ``warn`` (outside a recommendation or a low-confidence limit), ``fail``.
+limit), ``pass``, ``warn`` (outside a recommendation or a low-confidence limit), ``inconclusive``
+(the capture cannot tell: a level within its measurement uncertainty of a window edge, edges too
+fast for the sample rate to prove them within the limit, or a capture that cannot support a
+verdict at all: clipped, probe factor, inverted, AC-coupled, too short, not a pilot), ``fail``.
+A capture that cannot support a verdict makes every judged row ``inconclusive``: a ``pass`` or
+``fail`` built on it would be a guess.
 
 Which limit applies where (PILOT-REFERENCE sections in ``§``):
 
@@ -40,11 +45,13 @@ from typing import Any
 from .. import standard as std
 from ..units import as_float as _f
 
-__all__ = ["CheckRow", "VERDICTS", "check_measurement", "check_segments", "overall_verdict",
+__all__ = ["CheckRow", "VERDICTS", "check_measurement", "check_segments", "overall_verdict", "judgeable",
            "DUTY_BANDS", "DUTY_WIDTH_TOL_S"]
 
-VERDICTS = ("n/a", "info", "pass", "warn", "fail")
+VERDICTS = ("n/a", "info", "pass", "warn", "inconclusive", "fail")
 """Verdicts from least to most severe."""
+JUDGED = ("pass", "warn", "fail")
+"""Verdicts that judge a value against a limit (an unjudgeable capture turns them ``inconclusive``)."""
 
 DUTY_BANDS = (
     std.Window(0.03, 0.07, "§3b: 3-7 % digital communication (NXP, PLNOTE, OE-KB)"),
@@ -157,19 +164,41 @@ def _nearest_window(level: float, profile: std.LimitsProfile) -> tuple[str, std.
     return max(candidates.items(), key=lambda kv: float(kv[1].margin(level)))
 
 
-def _level_row(parameter: str, label: str, level: float, state: str, profile: std.LimitsProfile) -> CheckRow:
+def _level_row(parameter: str, label: str, level: float, state: str, profile: std.LimitsProfile,
+               uncertainty: float = NAN) -> CheckRow:
     window = _level_window(state, profile)
     if not _fin(level):
         return _row(parameter, label, NAN, "V", verdict="n/a", note="not measured")
     if window is None:  # invalid: judge against the nearest window
         letter, window = _nearest_window(level, profile)
         m = float(window.margin(level))
+        verdict, note = _judge_margin(m, uncertainty, "the level lies in no state window of the profile")
         return _row(parameter, label, level, "V", f"in a state window; nearest: {letter} {_window_text(window)}",
-                    window.lo, window.hi, m, "fail" if m < 0 else "pass", window.source,
-                    "the level lies in no state window of the profile" if m < 0 else "")
+                    window.lo, window.hi, m, verdict, window.source, note)
     m = float(window.margin(level))
+    verdict, note = _judge_margin(m, uncertainty, "")
     return _row(parameter, label, level, "V", f"state {_letter(state)}: {_window_text(window)}", window.lo,
-                window.hi, m, "pass" if m >= 0 else "fail", window.source)
+                window.hi, m, verdict, window.source, note)
+
+
+def _judge_margin(margin: float, uncertainty: float, fail_note: str) -> tuple[str, str]:
+    """Pass inside, fail outside; inconclusive when the window edge lies within the level's uncertainty."""
+    if _fin(uncertainty) and abs(margin) < uncertainty:
+        return "inconclusive", (f"the window edge is {abs(margin):.3g} V away, within the level's "
+                                f"uncertainty of ±{uncertainty:.3g} V: capture longer or with less noise")
+    return ("pass", "") if margin >= 0 else ("fail", fail_note)
+
+
+def judgeable(m: Any) -> tuple[bool, str]:
+    """Whether a measurement can support a verdict, and why not."""
+    from ..analysis.states import NOT_A_PILOT
+
+    issues = tuple(getattr(m, "input_issues", ()) or ())
+    if issues:
+        return False, issues[0].message
+    if getattr(m, "reason_code", None) in NOT_A_PILOT:
+        return False, str(getattr(m, "reason", "") or "not a pilot")
+    return True, ""
 
 
 def check_measurement(m, profile: str | std.LimitsProfile = "iec61851", *, faults: Sequence | None = None,
@@ -217,10 +246,11 @@ def check_measurement(m, profile: str | std.LimitsProfile = "iec61851", *, fault
     pwm = bool(getattr(m, "pwm", False))
     rows: list[CheckRow] = []
 
+    ok, why = judgeable(m)
     # --- state -------------------------------------------------------------------------------
     if state == "invalid":
-        rows.append(_row("state", "state", state, "", f"a state of profile {p.name}", verdict="fail",
-                         source=p.description, note=str(m.reason or "")))
+        rows.append(_row("state", "state", state, "", f"a state of profile {p.name}",
+                         verdict="fail" if ok else "inconclusive", source=p.description, note=str(m.reason or "")))
     elif expected_state is not None and not _same_state(state, expected_state):
         rows.append(_row("state", "state", state, "", f"expected {expected_state}", verdict="fail",
                          source="user: expected state", note=f"read as {state}, expected {expected_state}"))
@@ -230,10 +260,11 @@ def check_measurement(m, profile: str | std.LimitsProfile = "iec61851", *, fault
                          source=p.description))
 
     # --- levels ------------------------------------------------------------------------------
+    u_high = _f(getattr(m, "v_high_uncertainty_v", NAN))
     if pwm:
-        rows.append(_level_row("v_high", "CP high level V+", _f(m.v_high), state, p))
+        rows.append(_level_row("v_high", "CP high level V+", _f(m.v_high), state, p, u_high))
     else:
-        rows.append(_level_row("v_high", "CP level (steady, no PWM)", _f(m.v_high), state, p))
+        rows.append(_level_row("v_high", "CP level (steady, no PWM)", _f(m.v_high), state, p, u_high))
     rows.append(_low_row(m, p, state, pwm))
     rows.append(_diode_row(m, p, pwm))
 
@@ -265,6 +296,10 @@ def check_measurement(m, profile: str | std.LimitsProfile = "iec61851", *, fault
         rows.append(_row(f"fault:{fault.code}", f"fault: {fault.code}", "detected", "", "no fault signature",
                          verdict="fail", source="cpsim.diagnose.cp.detect_cp_faults (rules cite §1, §2b, §8)",
                          note=fault.message))
+    if not ok:  # nothing measured on this capture can be judged: say so on every judged row
+        rows = [r if r.verdict not in JUDGED or r.parameter == "state" else
+                CheckRow(r.parameter, r.label, r.value, r.unit, r.limit, r.lo, r.hi, r.margin, "inconclusive",
+                         r.source, why) for r in rows]
     return rows
 
 
@@ -364,7 +399,9 @@ def _edge_rows(m, letter: str | None, pwm: bool) -> list[CheckRow]:
             limit_s = std.VEHICLE_RISE_MAX_S.get(letter or "", NAN)
         else:
             limit_s = std.VEHICLE_FALL_MAX_S if letter in std.VEHICLE_RISE_MAX_S else NAN
-        if not pwm or not _fin(value):
+        if pwm and not _fin(value) and not bool(getattr(m, "edges_resolved", True)):
+            out.append(_unresolved_edge_row(m, name, label, letter, limit_s, source))
+        elif not pwm or not _fin(value):
             out.append(_row(name, label, NAN, "s", verdict="n/a", source=source, note="no PWM edges"))
         elif not _fin(limit_s):
             out.append(_row(name, label, value, "s", f"none published for state {letter}", verdict="info",
@@ -372,13 +409,28 @@ def _edge_rows(m, letter: str | None, pwm: bool) -> list[CheckRow]:
                                             "the generator's alone, without cable or vehicle"))
         else:
             margin = limit_s - value
-            resolved = bool(getattr(m, "edges_resolved", True))
-            verdict = "pass" if margin >= 0 else ("fail" if resolved else "info")
-            note = "" if resolved or margin >= 0 else \
-                "edges span fewer than 2 samples: this is an upper bound, sample faster to judge it"
             out.append(_row(name, label, value, "s", f"< {limit_s * 1e6:g} µs (state {letter})", NAN, limit_s,
-                            margin, verdict, source, note))
+                            margin, "pass" if margin >= 0 else "fail", source))
     return out
+
+
+def _unresolved_edge_row(m, name: str, label: str, letter: str | None, limit_s: float, source: str) -> CheckRow:
+    """An edge faster than the sample rate resolves: its bound proves a limit, or cannot tell."""
+    from ..analysis._util import finite_median
+    from ..units import format_si
+
+    per_cycle = getattr(m.cycles, name, None)
+    bound = _f(finite_median(per_cycle)) if per_cycle is not None and len(per_cycle) else NAN
+    what = f"not resolved at {format_si(m.sample_rate_hz, 'S/s')}: at most about {format_si(bound, 's')}"
+    if not _fin(limit_s):
+        return _row(name, label, NAN, "s", f"none published for state {letter}", verdict="info", source=source,
+                    note=what)
+    limit = f"< {limit_s * 1e6:g} µs (state {letter})"
+    if _fin(bound) and bound < limit_s:
+        return _row(name, label, NAN, "s", limit, NAN, limit_s, limit_s - bound, "pass", source,
+                    what + ", inside the limit")
+    return _row(name, label, NAN, "s", limit, NAN, limit_s, NAN, "inconclusive", source,
+                what + ": an upper bound that cannot prove the limit; sample faster to judge it")
 
 
 def _current_row(m, state: str, pwm: bool) -> CheckRow:
@@ -427,7 +479,9 @@ def check_segments(m, profile: str | std.LimitsProfile = "iec61851") -> list[Che
         note = row.note
         verdict = row.verdict
         if s.state == "invalid":
-            verdict, note = "fail", str(s.reason or "invalid")
+            code = getattr(s, "reason_code", None)
+            verdict = "fail" if code in (None, "no_window") else "inconclusive"
+            note = str(s.reason or "invalid")
         elif bool(s.diode_fault):
             verdict, note = "fail", "diode fault"
         rows.append(CheckRow(row.parameter, label, row.value, row.unit, row.limit, row.lo, row.hi, row.margin,
