@@ -37,6 +37,7 @@ _LAZY = {
     "run_corners": "cpsim.study.corners",
     "Tolerance": "cpsim.study.variations",
     "summarize": "cpsim.study.summary",
+    "bringup": "cpsim.study.bringup.api",
     "standard": "cpsim.standard",
     "plot": "cpsim.plot",
 }

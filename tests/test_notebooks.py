@@ -19,9 +19,9 @@ KERNEL = "cpsim-test"
 STRICT = "import warnings\nwarnings.simplefilter('error')\nwarnings.filterwarnings('ignore', module='ipykernel')"
 
 
-def test_there_are_three_notebooks():
+def test_there_are_four_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["01_pilot_states_and_faults.ipynb", "02_tolerance_exploration.ipynb",
-                                           "03_analyze_a_scope_capture.ipynb"]
+                                           "03_analyze_a_scope_capture.ipynb", "04_virtual_bringup.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

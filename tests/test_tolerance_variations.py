@@ -8,6 +8,7 @@ from scipy import stats
 
 from cpsim import ParameterError
 from cpsim.sim.closed_form import diode_model
+from cpsim.study.syntax import parse_tolerance
 from cpsim.study.variations import (
     BLOCK,
     DEFAULT_TOLERANCES,
@@ -16,7 +17,6 @@ from cpsim.study.variations import (
     diode_area_for_shift,
     nominal_forward_voltage_v,
     operating_current_a,
-    parse_tolerance,
     resolve_tolerances,
     sample,
 )

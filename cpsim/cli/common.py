@@ -92,3 +92,36 @@ def parse_threshold(text: str) -> tuple[str, tuple[float, float]]:
         return state, (parse_spice_number(lo), parse_spice_number(hi))
     except ParameterError as exc:
         raise ParameterError(f"threshold {text!r}: {exc}") from None
+
+
+def profile_arg(name: str, thresholds: list[str] | None, *, label: str | None = None) -> Any:
+    """``--profile`` with the user's ``--threshold STATE=LO:HI`` windows laid over it (a LimitsProfile)."""
+    from .. import standard as std
+
+    profile = std.get_profile(name)
+    if not thresholds:
+        return profile
+    windows = dict(parse_threshold(t) for t in thresholds)
+    return std.custom_profile(windows, base=profile.name, name=label or f"{profile.name}+thresholds")
+
+
+FAIL_ON = ("warn", "inconclusive", "fail")
+"""``--fail-on`` levels: exit 1 when a capture's verdict is this severe or worse (pass < warn <
+inconclusive < fail)."""
+
+
+def add_fail_on(parser: Any) -> None:
+    parser.add_argument("--fail-on", choices=FAIL_ON, metavar="LEVEL",
+                        help="exit 1 when a capture's verdict is LEVEL or worse: warn, inconclusive or fail "
+                             "(pass < warn < inconclusive < fail); default: exit 0 whatever the verdict")
+
+
+def verdict_exit(verdicts: list[str], fail_on: str | None) -> int:
+    """0, or 1 when any verdict is at or past ``fail_on``."""
+    from ..report.checks import VERDICTS
+
+    if fail_on is None:
+        return 0
+    level = VERDICTS.index(fail_on)
+    return 1 if any(VERDICTS.index(v) >= level for v in verdicts) else 0
+

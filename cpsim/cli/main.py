@@ -11,13 +11,13 @@ import logging
 import sys
 
 from ..errors import CpsimError
-from . import analyze, formats, pp, report, simulate, study
+from . import analyze, bringup, formats, pp, report, simulate, study
 from .common import UNITS_NOTE, Parser
 
 __all__ = ["build_parser", "main"]
 
 # the command groups, in the order `cpsim --help` lists them
-_GROUPS = (simulate, pp, analyze, formats, study, report)
+_GROUPS = (simulate, pp, analyze, formats, study, bringup, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from ..errors import ParameterError
 from ..report.html import write_report
 from ..report.model import capture_report, input_kind, montecarlo_report
 from ..units import format_percent as _pct
-from .common import channel_arg, parse_threshold
+from .common import add_fail_on, channel_arg, profile_arg, verdict_exit
 
 
 def add_parser(sub: Any, units_note: str) -> None:
@@ -30,23 +30,25 @@ def add_parser(sub: Any, units_note: str) -> None:
     rp.add_argument("--compare", action="append", metavar="PROFILE",
                     help="more profiles whose Monte Carlo yields are listed (default: the other built-in one)")
     rp.add_argument("--threshold", action="append", metavar="STATE=LO:HI",
-                    help="a firmware's high-level window in V, e.g. B=7.79:10.26 (repeatable): its Monte Carlo "
-                         "yield is listed as profile 'thresholds'")
+                    help="a firmware's high-level window in V, e.g. B=7.79:10.26 (repeatable): captures are "
+                         "judged with it, and its Monte Carlo yield is listed as profile 'thresholds'")
     rp.add_argument("--format", help="force the capture layout (see `cpsim formats`)")
     rp.add_argument("--channel", help="capture channel name or 1-based number (default: the first)")
     rp.add_argument("--vehicle-connected", action="store_true",
                     help="a vehicle is plugged in: a capture read as state A is a fault")
     rp.add_argument("--png-dir", help="also write every plot as a PNG into this directory")
     rp.add_argument("--title", help="report title")
+    add_fail_on(rp)
     rp.set_defaults(func=cmd_report)
 
 
 def cmd_report(args: Any) -> int:
     prof = std.get_profile(args.profile)
     compare = list(args.compare) if args.compare else [p for p in std.PROFILES if p != prof.name]
-    if args.threshold:
-        windows = dict(parse_threshold(t) for t in args.threshold)
-        compare.append(std.custom_profile(windows, base=prof.name, name="thresholds"))
+    capture_profile = prof
+    if args.threshold:  # the user's windows judge the captures and add a yield column to the studies
+        capture_profile = profile_arg(prof.name, args.threshold)
+        compare.append(profile_arg(prof.name, args.threshold, label="thresholds"))
     channel = channel_arg(args.channel)
     captures, results = [], []
     for path in args.inputs:
@@ -55,7 +57,7 @@ def cmd_report(args: Any) -> int:
         if input_kind(path) == "results":
             results.append(montecarlo_report(path, profile=prof, compare=compare))
         else:
-            captures.append(capture_report(path, profile=prof, fmt=args.format, channel=channel,
+            captures.append(capture_report(path, profile=capture_profile, fmt=args.format, channel=channel,
                                            vehicle_connected=True if args.vehicle_connected else None))
     out = write_report(args.out, captures, results, profile=prof, title=args.title, png_dir=args.png_dir)
     for cr in captures:
@@ -65,4 +67,4 @@ def cmd_report(args: Any) -> int:
         yields = "; ".join(f"{e['state']} {_pct(e['yield'][prof.name]['yield'])}" for e in mr.per_state)
         print(f"{mr.name}: {mr.summary['runs']:,} runs, yield ({prof.name}) {yields}")
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
-    return 0
+    return verdict_exit([cr.verdict for cr in captures], args.fail_on)

@@ -14,9 +14,12 @@ from .common import parse_threshold, print_json
 
 __all__ = ["add_parser"]
 
-_TOL_HELP = ("vary a component: NAME=SPEC[,normal]. SPEC: half-width (r1=0.03 is ±3 %% for resistors, "
-             "capacitance and frequency; v_high=0.6 is ±0.6 V), percent (r1=3%%), range (cable_c_f=0:3.1n, "
-             "temp=-40:85) or fixed / fixed@VALUE. normal: ±tol = ±3σ. Names: CpCircuit fields or short "
+_TOL_HELP = ("vary a component: NAME=SPEC[,normal]. SPEC: range with units (cable_c=0:3100p, rise=1us:2us, "
+             "temp=-40:85), percent of the nominal (r1=3%%), half-width with a unit (r1=30ohm, v_high=0.6V, "
+             "duty=2.5pp for percentage points) or bare (r1=0.03 is ±3 %% for resistors, capacitance and "
+             "frequency; v_high=0.6 is ±0.6 V), or fixed / fixed@VALUE. A value without a unit prefix that "
+             "is not physical (cable_c=0:3100: 3100 F) is refused. normal: ±tol = ±3σ. Names: CpCircuit "
+             "fields or short "
              "forms (v_high v_low r1 r_detect r_charge r_vent temp cable_c duty frequency rise fall); the "
              "diode as its forward drop at the state's current (vf=0.55:0.85) or as a shift (diode=0.15). "
              "Repeatable; replaces that parameter's default (PILOT-REFERENCE §1)")
@@ -33,7 +36,7 @@ def _profile(args):
 
 
 def _tolerances(args):
-    from ..study.variations import parse_tolerance
+    from ..study.syntax import parse_tolerance
 
     return [parse_tolerance(t) for t in args.tolerance or ()]
 
@@ -61,6 +64,8 @@ def _common(p) -> None:
     p.add_argument("--frequency", type=float, help="nominal PWM frequency in Hz (default 1000)")
     p.add_argument("--workers", type=int, help="worker processes for --engine spice (default: the CPUs)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (SI units, fractions)")
+    p.add_argument("--allow-errors", action="store_true",
+                   help="exit 0 even when runs (corners) failed; without it a study with failed runs exits 1")
 
 
 def add_parser(sub: Any, units_note: str) -> None:
@@ -101,6 +106,47 @@ def _pct(x) -> str:
     return "n/a" if x is None else f"{100.0 * x:.4f} %"
 
 
+def _failure_lines(f: dict, runs: int, what: str = "runs") -> list[str]:
+    """The summary's first lines when runs failed: the count, then the first distinct messages."""
+    if not f["count"]:
+        return []
+    lines = [f"{f['count']:,} of {runs:,} {what} failed ({_pct(f['count'] / runs)}): not counted in the statistics, "
+             "yield or margins below"]
+    for m in f["messages"]:
+        lines.append(f"  {m['count']:,} x {m['message']} (first: run {m['first_run']})")
+    if f["distinct"] > len(f["messages"]):
+        lines.append(f"  ... {f['distinct'] - len(f['messages'])} more distinct messages (see the results file)")
+    return lines
+
+
+def _errors_exit(count: int, what: str, args) -> int:
+    if count and not args.allow_errors:
+        import sys
+
+        print(f"cpsim: {count:,} {what} failed; fix the cause or pass --allow-errors to accept them", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _yield_text(s: dict) -> str:
+    if s["yield"] is None:
+        return f"yield ({s['profile']}): n/a, no run ran"
+    if not s["errors"]:
+        return f"yield ({s['profile']}): {_pct(s['yield'])} of {s['valid_runs']:,} runs"
+    return (f"yield ({s['profile']}): {_pct(s['yield'])} over the {s['valid_runs']:,} runs that ran "
+            f"({s['errors']:,} failed: not counted); {_pct(s['yield_of_all_runs'])} of all {s['runs']:,} runs")
+
+
+def _margin_lines(thresholds) -> list[str]:
+    from ..study.summary import format_margin_v
+
+    return [f"  margin of {th['state']} {th['level']} to {th['edge']} threshold {th['threshold_v']:g} V: "
+            + ("n/a" if th["margin_shown_v"] is None else
+               f"{format_margin_v(th['margin_shown_v'])} {th['verdict']}"
+               + (f" (run {th['run']})" if th.get("run") is not None else ""))
+            for th in thresholds]
+
+
 def _cmd_montecarlo(args) -> int:
     from ..study.runner import run_montecarlo
     from ..study.summary import summarize
@@ -118,10 +164,12 @@ def _cmd_montecarlo(args) -> int:
     summary["out"] = args.out
     if args.json:
         print_json(summary)
-        return 0
+        return _errors_exit(summary["errors"], "runs", args)
     s = summary
-    print(f"montecarlo {', '.join(s['state'])}: {s['runs']} runs, engine {args.engine}, seed {s['seed']}, "
-          f"{elapsed:.2f} s ({s['runs'] / elapsed:,.0f} runs/s), {s['errors']} with errors")
+    for line in _failure_lines(s["failures"], s["runs"]):
+        print(line)
+    print(f"montecarlo {', '.join(s['state'])}: {s['runs']:,} runs, engine {args.engine}, seed {s['seed']}, "
+          f"{elapsed:.2f} s ({s['runs'] / elapsed:,.0f} runs/s), {s['errors']:,} failed")
     units = {"v_high": "V", "v_low": "V", "measured_frequency_hz": "Hz", "measured_rise_time_s": "s",
              "measured_fall_time_s": "s", "current_a": "A"}
     for state, stats in s["statistics"].items():
@@ -129,24 +177,29 @@ def _cmd_montecarlo(args) -> int:
             print(f"  {state} {col:<22} min {st['min']:.6g}  max {st['max']:.6g}  mean {st['mean']:.6g}  "
                   f"σ {st['std']:.3g} {units.get(col, '')}")
     mis = s["misclassified"]
-    print(f"yield ({s['profile']}): {_pct(s['yield'])}, misclassified {mis['count']}"
-          + (f" as {mis['as']}" if mis["count"] else ""))
+    print(_yield_text(s) + f", misclassified {mis['count']}" + (f" as {mis['as']}" if mis["count"] else ""))
+    print(f"  {mis['rate_text']}")
     print("yield by profile: " + ", ".join(f"{k} {_pct(v['yield'])} ({v['misclassified']} misread)"
                                            for k, v in s["yield_by_profile"].items()))
-    for th in s["thresholds"]:
-        m = th["min_margin_v"]
-        print(f"  margin of {th['state']} {th['level']} to {th['edge']} threshold {th['threshold_v']:g} V: "
-              + ("n/a" if m is None else f"{m:+.4f} V (run {th['run']})"))
+    for line in _margin_lines(s["thresholds"]):
+        print(line)
+    for state, levels in s["sensitivity"].items():
+        for level, ranking in levels.items():
+            top = [f"{r['parameter']} {100 * r['share']:.0f} %" for r in ranking[:4] if r["share"] >= 0.005]
+            print(f"  sensitivity {state} {level}: {', '.join(top)}")
+    for t in s["timing"]:
+        print(f"  {t['state']} {t['quantity']}: worst {_num(t['worst'], '.6g')} (run {t['worst_run']}), "
+              f"{t['outside']} outside, {t['verdict']}")
     if mis["count"]:
         print(f"misclassified runs (first {min(len(mis['runs']), 20)}): {mis['runs'][:20]}")
     if s["worst_cases"]:
         print("worst cases:")
         for case in s["worst_cases"]:
             print(f"  run {case['run']}: read as {case['read_as']}, v_high {_num(case['v_high'])} V, "
-                  f"v_low {_num(case['v_low'])} V, margin {_num(case['margin_v'], '+.4f')} V")
+                  f"v_low {_num(case['v_low'])} V, margin {_num(case['margin_shown_v'], '+.3f')} V")
     if args.out:
         print(f"wrote {len(df)} rows to {args.out}")
-    return 0
+    return _errors_exit(s["errors"], "runs", args)
 
 
 def _num(x, fmt=".4f") -> str:
@@ -156,7 +209,7 @@ def _num(x, fmt=".4f") -> str:
 def _cmd_corners(args) -> int:
     from ..study.corners import run_corners
     from ..study.results import write_results
-    from ..study.summary import threshold_yield
+    from ..study.summary import failures, threshold_yield
 
     profile = _profile(args)
     t0 = time.perf_counter()
@@ -168,33 +221,35 @@ def _cmd_corners(args) -> int:
     judged = threshold_yield(df, profile)
     judged.pop("_margins"), judged.pop("_wrong")
     varying = df.attrs["varying"]
-    shown = ["objective", "extreme", "value", "state", "v_high", "v_low"]
+    shown = ["objective", "extreme", "value", "state", "v_high", "v_low", "error"]
     corners = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                 for k, v in row.items() if k in shown or k in varying}
                for row in df.to_dict("records")]
     for c in corners:
-        c["state"] = str(c["state"])
+        c["state"] = None if c["state"] is None or c["state"] != c["state"] else str(c["state"])
+    failed = failures(df)
     result = {"state": df.attrs["state"], "engine": df.attrs["engine"], "method": df.attrs["method"],
               "evaluations": df.attrs["evaluations"], "profile": profile.name, "varying": varying,
-              "corners": corners, "misclassified": judged["misclassified"], "thresholds": judged["thresholds"],
-              "elapsed_s": elapsed}
+              "failures": failed, "corners": corners, "misclassified": judged["misclassified"],
+              "thresholds": judged["thresholds"], "elapsed_s": elapsed}
     if args.json:
         print_json(result)
-        return 0
+        return _errors_exit(failed["count"], "corners", args)
+    for line in _failure_lines(failed, df.attrs["evaluations"], "corners"):
+        print(line)
     print(f"corners of {result['state']} ({result['engine']}, {result['method']}, {result['evaluations']} "
           f"evaluations, {elapsed:.2f} s); varying: {', '.join(varying) or 'none'}")
     for c in corners:
         params = ", ".join(f"{k}={c[k]:.6g}" for k in varying if k in c and c[k] is not None)
         value = "" if c["value"] is None else f" = {c['value']:.6g}"
-        print(f"  {c['objective']:>8} {c['extreme']:<7}{value}: read as {c['state']}"
+        read = f"FAILED: {c['error']}" if c.get("error") else f"read as {c['state']}"
+        print(f"  {c['objective']:>8} {c['extreme']:<7}{value}: {read}"
               + (f"  [{params}]" if c["objective"] != "nominal" else ""))
     mis = judged["misclassified"]
-    print(f"profile {profile.name}: {mis['count']} of {len(df)} corners misread"
+    print(f"profile {profile.name}: {mis['count']} of {judged['valid_runs']} corners misread"
           + (f" as {mis['as']}" if mis["count"] else ""))
-    for th in judged["thresholds"]:
-        m = th["min_margin_v"]
-        print(f"  margin of {th['state']} {th['level']} to {th['edge']} threshold {th['threshold_v']:g} V: "
-              + ("n/a" if m is None else f"{m:+.4f} V"))
+    for line in _margin_lines(judged["thresholds"]):
+        print(line)
     if args.out:
         print(f"wrote {len(df)} corners to {args.out}")
-    return 0
+    return _errors_exit(failed["count"], "corners", args)

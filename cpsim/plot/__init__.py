@@ -13,6 +13,7 @@ axis label; time is shown in µs, ms or s, whichever reads best.
 :func:`edge_zoom`     one rising or falling edge, its 10 %/90 % crossings and rise/fall time
 :func:`cycles`        per-cycle duty and frequency over time, against the frequency limits
 :func:`montecarlo`    per-state level histograms of a tolerance study against the thresholds
+:func:`tornado`       what drives a study's level: the parameters by share of its variance
 ====================  ============================================================================
 
 Examples
@@ -30,7 +31,7 @@ Examples
 from ._figure import STATE_COLORS, figure_png, new_figure, style
 from .capture import overview, timeline, waveform
 from .detail import cycles, edge_zoom, period_zoom
-from .studies import montecarlo
+from .studies import montecarlo, tornado
 
-__all__ = ["waveform", "timeline", "overview", "period_zoom", "edge_zoom", "cycles", "montecarlo",
+__all__ = ["waveform", "timeline", "overview", "period_zoom", "edge_zoom", "cycles", "montecarlo", "tornado",
            "STATE_COLORS", "style", "new_figure", "figure_png"]

@@ -121,3 +121,61 @@ def _thousands():
     return FuncFormatter(lambda x, _pos: f"{x:,.0f}")
 
 
+
+
+def tornado(study, *, state: str | None = None, level: str = "v_high", ax=None, top: int = 8):
+    """What drives a level: the varied parameters by share of its variance, largest on top.
+
+    Parameters
+    ----------
+    study : pandas.DataFrame or dict
+        Results of :func:`cpsim.run_montecarlo`, or their :func:`cpsim.summarize` dict.
+    state : str, optional
+        Simulated state (``"C2"``); default the first in the study.
+    level : {"v_high", "v_low"}
+    ax : matplotlib Axes, optional
+    top : int
+        Parameters shown (the largest shares).
+
+    Returns
+    -------
+    matplotlib Axes
+        One bar per parameter (gid ``share``), its length the share in percent, to the right when
+        raising the parameter raises the level, to the left when it lowers it. Method:
+        :mod:`cpsim.study.sensitivity`.
+    """
+    from ..study.sensitivity import sensitivity, sensitivity_fit
+
+    if isinstance(study, dict):
+        ranking_all, fit_all = study.get("sensitivity") or {}, study.get("sensitivity_fit") or {}
+    else:
+        ranking_all, fit_all = sensitivity(study), sensitivity_fit(study)
+    if not ranking_all:
+        raise ValueError("no sensitivity: the study has no valid runs whose level varies")
+    state = state or next(iter(ranking_all))
+    ranking = (ranking_all.get(state) or {}).get(level)
+    if not ranking:
+        raise ValueError(f"no sensitivity of {state} {level} in this study (valid: "
+                         f"{', '.join(f'{s} {lv}' for s, levels in ranking_all.items() for lv in levels)})")
+    shown = ranking[:top][::-1]  # barh draws bottom-up: the largest on top
+    with style():
+        if ax is None:
+            fig = new_figure(figsize=(6.4, 0.45 * len(shown) + 1.6), layout="constrained")
+            ax = fig.subplots()
+        widths = [100.0 * r["share"] * (r.get("direction") or 1) for r in shown]
+        bars = ax.barh(range(len(shown)), widths, color=["#2e86c1" if w >= 0 else "#c0392b" for w in widths])
+        for bar in bars:
+            bar.set_gid("share")
+        ax.set_yticks(range(len(shown)), [f"{r['parameter']} ({_share(r['share'])})" for r in shown])
+        ax.axvline(0.0, color="#34495e", lw=1.0)
+        lim = max(abs(w) for w in widths) * 1.1 or 1.0
+        ax.set_xlim(-lim if min(widths) < 0 else -0.05 * lim, lim if max(widths) > 0 else 0.05 * lim)
+        r2 = (fit_all.get(state) or {}).get(level)
+        ax.set_title(f"What drives {state} {level}" + ("" if r2 is None else f" (linear fit R² {r2:.3f})"),
+                     loc="left")
+        ax.set_xlabel("← lowers it   share of variance [%]   raises it →")
+    return ax
+
+
+def _share(x: float) -> str:
+    return f"{100 * x:.1f} %" if x >= 0.001 else f"{100 * x:.2g} %"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from .model import CaptureReport
+from .model import CaptureReport, MonteCarloReport
 from .text import _e, _slug
 
 
@@ -74,3 +74,35 @@ def _states(m) -> str:
     return " → ".join(names) or str(m.state)
 
 
+
+
+def _study_figures(mr: MonteCarloReport, figs: _Figures) -> str:
+    """One figure per study: the level histograms of each state and, below each, what drives that level
+    (a tornado chart of the parameters' shares of its variance)."""
+    from .. import plot
+
+    s, df, slug = mr.summary, mr.df, _slug(mr.name)
+    if not s["valid_runs"]:
+        return '<p class="meta">No run of this study ran: no histogram and no sensitivity to show.</p>'
+    states = [e["state"] for e in mr.per_state if e["runs"] > e["errors"]]
+    ranking = s.get("sensitivity") or {}
+    drawn = {st: ("v_low" if st.startswith("F") else "v_high") for st in states}
+    drawn = {st: lv for st, lv in drawn.items() if (ranking.get(st) or {}).get(lv)}
+    n = max(1, len(states))
+    with plot.style():
+        fig = plot.new_figure(figsize=(max(4.3 * n, 7.0), 6.6 if drawn else 4.8), pyplot=False, layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=[4.4, 2.6]) if drawn else (fig, None)
+        axes = top.subplots(1, n, squeeze=False)[0]
+        plot.montecarlo(df, axes=list(axes), profile=mr.profile, compare=mr.compare, states=states)
+        if bottom is not None:
+            for ax, state in zip(bottom.subplots(1, n, squeeze=False)[0], states):
+                if state in drawn:
+                    plot.tornado(s, state=state, level=drawn[state], ax=ax, top=6)
+                else:
+                    ax.set_axis_off()
+        caption = (f"Level histograms of {mr.name} per simulated state; red lines: the {mr.profile.name} window, "
+                   f"dashed: the other profiles' windows; misread runs in red.")
+        if drawn:
+            caption += (" Below: what drives each level, the varied parameters by share of its variance (right: "
+                        f"raising the parameter raises the level; {s.get('sensitivity_method', '')}).")
+        return figs.img(fig, f"{slug}_levels.png", caption)

@@ -14,9 +14,9 @@ from .._version import __version__
 from ..errors import OutputError, ParameterError
 from ..units import format_percent as _pct
 from .checks import CheckRow, overall_verdict
-from .figures import _capture_figures, _Figures, _states
+from .figures import _capture_figures, _Figures, _states, _study_figures
 from .model import CaptureReport, MonteCarloReport, capture_report, montecarlo_report
-from .text import _badge, _e, _finite, _num, _param_text, _slug, format_margin, format_value
+from .text import _badge, _e, _finite, _num, _param_text, format_margin, format_value
 
 log = logging.getLogger(__name__)
 
@@ -125,27 +125,39 @@ _STAT_UNITS = {"v_high": "V", "v_low": "V", "measured_duty": "fraction", "measur
                "undershoot": "fraction"}
 
 
-def _mc_section(mr: MonteCarloReport, figs: _Figures, index: int) -> str:
-    from .. import plot
+def _tolerance_text(tols) -> str:
+    """The varied tolerances as the user gave them (ranges in their units, %-points for duty)."""
+    from ..study.variations import Tolerance
 
-    s, df = mr.summary, mr.df
-    profiles = [mr.profile, *mr.compare]
-    parts = [f'<section class="montecarlo" id="montecarlo-{index}">',
-             f"<h2>{index}. Tolerance study: {_e(mr.name)}</h2>"]
-    tol_text = ""
-    tols = df.attrs.get("tolerances")
-    if tols:
-        tol_text = "; ".join(
-            f"{t.get('name')} {t.get('dist')} "
-            + (f"±{100 * t.get('tol'):g} %" if t.get("relative") else
-               "±" + _param_text(t.get("name"), t.get("tol")).split(" ", 1)[1].lstrip("+"))
-            for t in tols if t.get("dist") != "fixed")
-    parts.append(f'<p class="meta">engine {_e(s.get("engine") or "—")} · {s["runs"]:,} runs · seed {_e(s["seed"])} · '
-                 f'states {_e(", ".join(s["state"]))} · {s["errors"]} with errors · '
-                 f'judged by {_e(mr.profile.name)}</p>')
-    if tol_text:
-        parts.append(f'<p class="meta">varied: {_e(tol_text)}</p>')
-    head = "<tr><th>state</th><th>runs</th>" + "".join(f"<th>yield {_e(p.name)}</th>" for p in profiles) + "</tr>"
+    parts = []
+    for t in tols or ():
+        if t.get("dist") == "fixed":
+            continue
+        try:
+            parts.append(Tolerance(**t).describe())
+        except (TypeError, ValueError):  # a file written by another version: say what it holds
+            parts.append(f"{t.get('name')} {t.get('dist')} tol {t.get('tol')!r}"
+                         + (" (relative)" if t.get("relative") else ""))
+    return "; ".join(parts)
+
+
+def _mc_failures(s: dict) -> str:
+    f = s["failures"]
+    if not f["count"]:
+        return f'<p class="meta">All {s["runs"]:,} runs ran; none failed.</p>'
+    items = "".join(f"<li>{m['count']:,} × <code>{_e(m['message'])}</code> (first: run {m['first_run']})</li>"
+                    for m in f["messages"])
+    more = f"<li>… {f['distinct'] - len(f['messages'])} more distinct messages</li>" \
+        if f["distinct"] > len(f["messages"]) else ""
+    return (f'<p class="big failures">{_badge("fail")} <b>{f["count"]:,} of {s["runs"]:,} runs failed</b> '
+            f"({_pct(f['fraction'])}): they are not in the statistics, yields or margins below, which are over "
+            f"the {s['valid_runs']:,} runs that ran.</p><ul class=\"faults\">{items}{more}</ul>")
+
+
+def _mc_yield(mr: MonteCarloReport) -> str:
+    s, profiles = mr.summary, [mr.profile, *mr.compare]
+    head = ("<tr><th>state</th><th>runs (failed)</th>"
+            + "".join(f"<th>yield {_e(p.name)} (of the runs that ran)</th>" for p in profiles) + "</tr>")
     body = []
     for entry in mr.per_state:
         cells = []
@@ -154,24 +166,17 @@ def _mc_section(mr: MonteCarloReport, figs: _Figures, index: int) -> str:
             mis = f" ({', '.join(f'{v} read as {k}' for k, v in y['as'].items())})" if y["misclassified"] else ""
             cells.append(f'<td class="num">{_e(_pct(y["yield"]) + mis)}</td>')
         body.append(f'<tr class="yield" data-state="{_e(entry["state"])}"><td>{_e(entry["state"])}</td>'
-                    f'<td class="num">{entry["runs"]:,}</td>{"".join(cells)}</tr>')
-    parts.append("<h3>Threshold yield</h3>")
-    parts.append(f'<table class="yield">{head}{"".join(body)}</table>')
-    parts.append('<p class="meta">Profiles: ' + "; ".join(
-        f"{_e(p.name)}: " + ", ".join(f"{k} {w.lo:g}…{w.hi:g} V" for k, w in p.high_windows.items())
-        for p in profiles) + "</p>")
+                    f'<td class="num">{entry["runs"]:,}'
+                    + (f' ({entry["errors"]:,} failed)' if entry["errors"] else "") + f'</td>{"".join(cells)}</tr>')
+    return ("<h3>Threshold yield</h3>" + f'<table class="yield">{head}{"".join(body)}</table>'
+            + f'<p class="big misread">{_e(s["misclassified"]["rate_text"])} '
+              f'({_e(mr.profile.name)}; one-sided Clopper–Pearson bound).</p>'
+            + '<p class="meta">Profiles: ' + "; ".join(
+                f"{_e(p.name)}: " + ", ".join(f"{k} {w.lo:g}…{w.hi:g} V" for k, w in p.high_windows.items())
+                for p in profiles) + "</p>")
 
-    with plot.style():
-        states = [e["state"] for e in mr.per_state]
-        n = max(1, len(states))
-        fig = plot.new_figure(figsize=(max(4.3 * n, 7.0), 4.8), pyplot=False, layout="constrained")
-        axes = fig.subplots(1, n, squeeze=False)[0]
-        plot.montecarlo(df, axes=list(axes), profile=mr.profile, compare=mr.compare)
-        parts.append(figs.img(fig, f"{_slug(mr.name)}_levels.png",
-                              f"Level histograms of {mr.name} per simulated state; red lines: the "
-                              f"{mr.profile.name} window, dashed: the other profiles' windows; misread runs in red."))
 
-    parts.append("<h3>Statistics</h3>")
+def _mc_statistics(s: dict) -> str:
     head = "<tr><th>state</th><th>quantity</th><th>min</th><th>max</th><th>mean</th><th>σ</th><th>count</th></tr>"
     body = []
     for state, stats in s["statistics"].items():
@@ -183,39 +188,82 @@ def _mc_section(mr: MonteCarloReport, figs: _Figures, index: int) -> str:
                         f'<td class="num">{_e(format_value(st["mean"], unit))}</td>'
                         f'<td class="num">{_e(format_margin(st["std"], unit).lstrip("+"))}</td>'
                         f'<td class="num">{st["count"]:,}</td></tr>')
-    parts.append(f'<table class="stats">{head}{"".join(body)}</table>')
+    return "<h3>Statistics (runs that ran)</h3>" + f'<table class="stats">{head}{"".join(body)}</table>'
 
-    parts.append(f"<h3>Smallest margins to the {_e(mr.profile.name)} thresholds</h3>")
-    head = "<tr><th>state</th><th>level</th><th>threshold</th><th>smallest margin</th><th>run</th><th>source</th></tr>"
+
+def _mc_margins(mr: MonteCarloReport) -> str:
+    from ..study.summary import format_margin_v
+
+    head = ("<tr><th>state</th><th>level</th><th>threshold</th><th>smallest margin</th><th>verdict</th><th>run</th>"
+            "<th>source</th></tr>")
     body = []
-    for th in s["thresholds"]:
-        margin = th["min_margin_v"]
-        cls = "v-fail" if margin is not None and margin < 0 else ""
+    for th in mr.summary["thresholds"]:
+        cls = "v-fail" if th["verdict"] == "fail" else ""
         body.append(f'<tr class="{cls}"><td>{_e(th["state"])}</td><td>{_e(th["level"])}</td>'
                     f'<td class="num">{th["edge"]} {th["threshold_v"]:g} V</td>'
-                    f'<td class="num">{_e(_num(margin, "+.4f"))} V</td><td class="num">{_e(th["run"])}</td>'
+                    f'<td class="num">{_e(format_margin_v(th["margin_shown_v"]))}</td>'
+                    f'<td>{_badge(th["verdict"])}</td><td class="num">{_e(th["run"])}</td>'
                     f'<td class="src">{_e(th["source"])}</td></tr>')
-    parts.append(f'<table class="margins">{head}{"".join(body)}</table>')
+    return (f"<h3>Smallest margins to the {_e(mr.profile.name)} thresholds</h3>"
+            f'<table class="margins">{head}{"".join(body)}</table>'
+            '<p class="meta">Limits are inclusive. Margins are judged as shown, rounded to 1 mV: a level a '
+            "tolerance brings exactly onto a limit has a zero margin and passes. A level less than 0.5 mV beyond "
+            "a state window shows −0.000 V and fails: the analyzer reads it as another state.</p>")
 
-    parts.append("<h3>Worst cases</h3>")
+
+def _mc_timing(s: dict) -> str:
+    rows = s.get("timing") or []
+    if not rows:
+        return ""
+    head = ("<tr><th>state</th><th>quantity</th><th>limit</th><th>worst</th><th>run</th><th>outside</th>"
+            "<th>verdict</th><th>source</th></tr>")
+    body = []
+    for t in rows:
+        scale, unit = (1e6, "µs") if t["unit"] == "s" else (1.0, "Hz")
+        lo, hi = t["limit_lo"], t["limit_hi"]
+        limit = ("none published" if lo is None and hi is None else f"< {hi * scale:g} {unit}" if lo is None
+                 else f"{lo * scale:g}…{hi * scale:g} {unit}")
+        worst = "—" if t["worst"] is None else f"{t['worst'] * scale:.2f} {unit}"
+        body.append(f'<tr class="timing v-{_e(t["verdict"].replace("/", ""))}"><td>{_e(t["state"])}</td>'
+                    f'<td>{_e(t["quantity"])}</td><td>{_e(limit)}</td><td class="num">{_e(worst)}</td>'
+                    f'<td class="num">{_e(t["worst_run"])}</td><td class="num">{t["outside"]:,} of {t["count"]:,}</td>'
+                    f'<td>{_badge(t["verdict"])}</td><td class="src">{_e(t["source"])}</td></tr>')
+    return ("<h3>Timing and frequency measured by the spice engine, against the limits</h3>"
+            f'<table class="timing">{head}{"".join(body)}</table>')
+
+
+def _mc_worst(s: dict) -> str:
     cases = s["worst_cases"]
-    if cases:
-        extra = [k for k in cases[0] if k not in ("run", "expected_state", "read_as", "v_high", "v_low", "margin_v")]
-        head = ("<tr><th>run</th><th>state</th><th>read as</th><th>V+</th><th>V−</th><th>margin</th>"
-                "<th>varied parameters of the run</th></tr>")
-        body = []
-        for c in cases:
-            params = ", ".join(_param_text(k, c.get(k)) for k in extra)
-            body.append(f'<tr class="worst"><td class="num">{c["run"]}</td><td>{_e(c["expected_state"])}</td>'
-                        f'<td>{_e(c["read_as"])}</td><td class="num">{_e(_num(c["v_high"], "+.3f"))} V</td>'
-                        f'<td class="num">{_e(_num(c["v_low"], "+.3f"))} V</td>'
-                        f'<td class="num">{_e(_num(c["margin_v"], "+.4f"))} V</td>'
-                        f'<td class="note">{_e(params)}</td></tr>')
-        parts.append(f'<table class="worst">{head}{"".join(body)}</table>')
-    else:
-        parts.append("<p>No valid runs.</p>")
-    parts.append("</section>")
-    return "\n".join(parts)
+    if not cases:
+        return "<h3>Worst cases</h3><p>No valid runs.</p>"
+    extra = [k for k in cases[0]
+             if k not in ("run", "expected_state", "read_as", "v_high", "v_low", "margin_v", "margin_shown_v")]
+    head = ("<tr><th>run</th><th>state</th><th>read as</th><th>V+</th><th>V−</th><th>margin</th>"
+            "<th>varied parameters of the run</th></tr>")
+    body = []
+    for c in cases:
+        params = ", ".join(_param_text(k, c.get(k)) for k in extra)
+        body.append(f'<tr class="worst"><td class="num">{c["run"]}</td><td>{_e(c["expected_state"])}</td>'
+                    f'<td>{_e(c["read_as"])}</td><td class="num">{_e(_num(c["v_high"], "+.3f"))} V</td>'
+                    f'<td class="num">{_e(_num(c["v_low"], "+.3f"))} V</td>'
+                    f'<td class="num">{_e(_num(c["margin_shown_v"], "+.3f"))} V</td>'
+                    f'<td class="note">{_e(params)}</td></tr>')
+    return f'<h3>Worst cases</h3><table class="worst">{head}{"".join(body)}</table>'
+
+
+def _mc_section(mr: MonteCarloReport, figs: _Figures, index: int) -> str:
+    s, df = mr.summary, mr.df
+    parts = [f'<section class="montecarlo" id="montecarlo-{index}">',
+             f"<h2>{index}. Tolerance study: {_e(mr.name)}</h2>", _mc_failures(s)]
+    parts.append(f'<p class="meta">engine {_e(s.get("engine") or "—")} · {s["runs"]:,} runs · seed {_e(s["seed"])} · '
+                 f'states {_e(", ".join(s["state"]))} · {s["errors"]:,} failed · '
+                 f'judged by {_e(mr.profile.name)}</p>')
+    tol_text = _tolerance_text(df.attrs.get("tolerances"))
+    if tol_text:
+        parts.append(f'<p class="meta">varied: {_e(tol_text)}</p>')
+    parts += [_mc_yield(mr), _study_figures(mr, figs), _mc_statistics(s), _mc_margins(mr), _mc_timing(s),
+              _mc_worst(s), "</section>"]
+    return "\n".join(p for p in parts if p)
 
 
 def _sources_section() -> str:

@@ -106,11 +106,13 @@ def montecarlo_report(source, *, profile: str | std.LimitsProfile | None = None,
 
     ``profile``: the thresholds the runs are judged by (default: the study's own, else
     IEC 61851). ``compare``: more profiles whose yields are listed (default: the other
-    built-in one).
+    built-in one). Any results file renders, one whose runs all failed too: the summary then
+    leads with the failures.
     """
-    from ..study.summary import summarize, threshold_yield
+    from ..study.summary import check_frame, summarize, threshold_yield
 
     df, default_name = _as_frame(source)
+    df = check_frame(df)
     if profile is None:
         profile = df.attrs.get("profile") if df.attrs.get("profile") in std.PROFILES else "iec61851"
     prof = std.get_profile(profile)
@@ -120,19 +122,17 @@ def montecarlo_report(source, *, profile: str | std.LimitsProfile | None = None,
     summary = summarize(df, prof, worst=worst)
     if not summary.get("engine"):  # a CSV keeps no attrs: the spice engine adds the analyzer's columns
         summary["engine"] = "spice" if "measured_duty" in df.columns else "fast"
-    ok = df["error"].isna()
     per_state = []
     present = {str(x) for x in df["expected_state"].unique()}  # categorical: cheap on millions of rows
     for state in [s for s in std.STATES if s in present]:
         rows = df[(df["expected_state"] == state).to_numpy()]
         entry: dict[str, Any] = {"state": state, "runs": int(len(rows)), "errors": int((~rows["error"].isna()).sum()),
-                 "yield": {}}
+                                 "yield": {}}
         for p in [prof, *others]:
             y = threshold_yield(rows, p)
             entry["yield"][p.name] = {"yield": y["yield"], "misclassified": y["misclassified"]["count"],
                                       "as": y["misclassified"]["as"]}
         per_state.append(entry)
-    del ok
     return MonteCarloReport(name or default_name, df, prof, others, summary, per_state)
 
 

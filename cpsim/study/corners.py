@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 from .. import standard as std
 from ..errors import ParameterError
-from .engines import SpiceOptions, expected_state, fast_block, min_edge_s
+from .engines import MEASUREMENT_DTYPES, SpiceOptions, expected_state, fast_block, min_edge_s
 from .pool import check_workers, default_workers, new_pool
 from .variations import (
     PARAMETERS,
@@ -56,6 +56,7 @@ class _Evaluator:
         self.state, self.engine, self.profile = state, engine, profile
         self.options, self.executor, self.workers = options, executor, workers
         self.count = 0
+        self.failed: list = []  # every evaluation that could not be simulated (a frame row each)
 
     def __call__(self, points: dict[str, np.ndarray]):
         """``points``: parameter -> values (same length); returns a results frame in that order."""
@@ -78,6 +79,9 @@ class _Evaluator:
             _run_spice(chunks, ctx, lambda r: {k: v[r - runs[0]] for k, v in params.items()})
             frame = pd.concat(sink.frames, ignore_index=True).sort_values("run").reset_index(drop=True)
         self.count += n
+        bad = frame["error"].notna().to_numpy()
+        if bad.any():
+            self.failed.append(frame[bad])
         return frame
 
 
@@ -94,10 +98,20 @@ class _Sink:
         pass
 
 
+def _check_objectives(objectives, engine: str) -> None:
+    known = {"v_high", "v_low"} | (set(MEASUREMENT_DTYPES) if engine == "spice" else set())
+    numeric = {o for o in known if MEASUREMENT_DTYPES.get(o, "float64") == "float64"}
+    for o in objectives or ():
+        if o not in numeric:
+            raise ParameterError(f"objective {o!r} is not a result column of the {engine} engine; "
+                                 f"e.g. v_high, v_low, measured_rise_time_s (spice)")
+
+
 def _objective_values(frame, objective: str) -> np.ndarray:
+    """The objective of every row; NaN where a run failed (a frame none of whose runs was measured has
+    no measurement columns)."""
     if objective not in frame:
-        raise ParameterError(f"objective {objective!r} is not a result column; "
-                             f"e.g. v_high, v_low, measured_rise_time_s (spice)")
+        return np.full(len(frame), np.nan)
     return frame[objective].to_numpy(float)
 
 
@@ -143,6 +157,7 @@ def run_corners(state: str = "C", tolerances: Sequence[Tolerance] | None = None,
         raise ParameterError(f"method must be one of {', '.join(map(repr, methods))}, got {method!r}")
     expected = expected_state(state)
     prof = std.get_profile(profile)
+    _check_objectives(objectives, engine)
     tols = resolve_tolerances(tolerances, state=expected)
     nom = _nominals(nominal)
     relevant = set(relevant_parameters(expected, plateau_only=(engine == "fast")))
@@ -172,10 +187,33 @@ def run_corners(state: str = "C", tolerances: Sequence[Tolerance] | None = None,
         r.insert(0, "extreme", extreme)
         r.insert(0, "objective", o)
         out.append(r)
+    failed = _failed_rows(evaluate.failed, [t.name for t in varying], nominal_frame)
+    if failed is not None:
+        failed.insert(0, "value", np.nan)
+        failed.insert(0, "extreme", "failed")
+        failed.insert(0, "objective", "failed")
+        out.append(failed)
     df = pd.concat(out, ignore_index=True).drop(columns=["seed"])
     df.attrs.update({"method": method, "evaluations": evaluate.count, "engine": engine, "state": expected,
-                     "profile": prof.name, "varying": [t.name for t in varying]})
+                     "profile": prof.name, "varying": [t.name for t in varying],
+                     "failed": int(df["error"].notna().sum())})
     return df
+
+
+def _failed_rows(frames, names, nominal_frame):
+    """Every distinct corner that could not be simulated (the nominal point has its own row)."""
+    import pandas as pd
+
+    if not frames:
+        return None
+    df = pd.concat(frames, ignore_index=True)
+    df = df.drop_duplicates(subset=names or None, keep="first") if names else df.iloc[:0]
+    if names:
+        nominal = nominal_frame.iloc[0]
+        is_nominal = np.all([np.isclose(df[n].to_numpy(float), float(nominal[n]), rtol=0, atol=0) for n in names],
+                            axis=0)
+        df = df[~is_nominal]
+    return df.reset_index(drop=True) if len(df) else None
 
 
 def _search(evaluate, varying, tols, nom, method, objectives):

@@ -157,14 +157,16 @@ class SpiceOptions:
         Output step [s]; ``None``: the shortest 10-90 % generator edge
         (0.8 × the ramp) divided by ``samples_per_edge``.
     samples_per_edge : int
-        Samples on the fastest edge when ``sample_interval_s`` is None.
+        Samples on the fastest generator edge when ``sample_interval_s`` is None (8: a state-D edge
+        at the EVSE follows only ~60 % of the generator's ramp, and the analyzer measures a 10-90 %
+        time only over >= 4 samples, ``cpsim.analysis.measurement.EDGE_MIN_SAMPLES``).
     probe : str
         ``"evse"`` or ``"vehicle"``.
     """
 
     periods: int = 3
     sample_interval_s: float | None = None
-    samples_per_edge: int = 5
+    samples_per_edge: int = 8
     probe: str = "evse"
 
     def __post_init__(self) -> None:
@@ -204,17 +206,39 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
 
 
+_SESSION_ERROR: list[BaseException] = []
+"""The ngspice start-up failure of this process, if any: PySpice cannot retry it in the same process
+(a second try fails with ``CDefError: duplicate declaration``), so it is raised again as it was."""
+
+
+def ngspice_ready() -> None:
+    """Start this process's ngspice session; NgspiceNotFoundError (with the install hint) if it cannot."""
+    from ..errors import NgspiceNotFoundError
+    from ..sim.ngspice import session
+
+    with _SIM_LOCK:  # threads of one process (a threaded Dask worker) share one session
+        if _SESSION_ERROR:
+            raise _SESSION_ERROR[0]
+        try:
+            session()
+        except NgspiceNotFoundError as exc:
+            _SESSION_ERROR.append(exc)
+            raise
+
+
 def spice_chunk(state: str, runs, params: Mapping[str, np.ndarray], options: SpiceOptions,
                 profile_spec) -> dict[str, list]:
     """Simulate and measure one chunk of variations (runs in a worker process).
 
     All valid circuits of the chunk share one ngspice transient. If that run fails, each
     circuit is simulated alone so that only the failing variation carries the error.
-    Returns column lists: ``run``, ``error``, and every scalar PilotMeasurement field.
+    Returns column lists: ``run``, ``error``, and every scalar PilotMeasurement field. A missing
+    ngspice is no failure of a variation: NgspiceNotFoundError stops the study.
     """
     from ..analysis import measure
     from ..sim.cp import CpCircuit, simulate_cp_batch
 
+    ngspice_ready()
     profile = profile_from_spec(profile_spec)
     runs = [int(r) for r in runs]
     rows: list[dict] = [{"run": r, "error": ""} for r in runs]

@@ -236,6 +236,8 @@ def _frame(ctx, runs: np.ndarray, params: Mapping[str, np.ndarray], results: Map
         cols[name] = np.asarray(params[name], dtype=float)
     for name in sorted(set(results) - {"run", "state", "error"}):
         cols[name] = results[name]
+    for name in ("v_high", "v_low"):  # a chunk no run of which was measured still has the level columns
+        cols.setdefault(name, np.full(n, np.nan))
     return pd.DataFrame(cols)
 
 

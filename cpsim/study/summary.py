@@ -10,6 +10,23 @@
 * ``thresholds``: the margin of the levels to each edge of the expected state's window
   (:meth:`cpsim.standard.Window.margin`, positive inside) and of the low level to the
   profile's low window; ``worst_cases``: the runs closest to (or beyond) a threshold.
+* ``failures`` first of all: how many runs failed and their first distinct messages. Every
+  statistic, yield and margin is over the runs that ran (``yield_over``); ``yield_of_all_runs``
+  counts a failed run as a failure.
+* ``misclassified`` carries the misread ``rate`` and its one-sided 95 % Clopper-Pearson upper
+  bound ``rate_upper_95`` (:mod:`cpsim.study.stats`): zero misreads in N runs means a rate below
+  about 3/N, not zero.
+* ``sensitivity``: per state and level, the varied parameters by share of variance
+  (:mod:`cpsim.study.sensitivity`); ``timing``: the spice engine's measured edges, frequency and
+  pulse width against their limits (:mod:`cpsim.study.timing`).
+
+The margin rule (the same in the CLI text, ``--json`` and the HTML report): limits are
+inclusive, and a margin is judged as it is shown, rounded to :data:`MARGIN_RESOLUTION_V` (1 mV,
+below the 8 mV step of a 12-bit scope on ±16 V). A level that a tolerance brings exactly onto a
+limit (the generator's -12 V ± 0.6 V ends on the -11.4 V limit; the blocked diode's leakage lifts
+it by µV) has a zero margin and passes: ``margin_shown_v`` 0.0, ``verdict`` "pass". The state
+windows are the analyzer's: a level beyond one by less than half a millivolt is read as another
+state, so its margin shows as -0.000 V and fails, in agreement with the misread count.
 
 Which state a run is read as: with ``profile=None`` the ``state`` recorded by the engine (the
 analyzer's reading for ``spice``, its rules applied to the closed-form levels for ``fast``).
@@ -30,8 +47,15 @@ if TYPE_CHECKING:
 
 from .. import standard as std
 from ..errors import ParameterError
+from .stats import misread_bound, misread_text
 
-__all__ = ["summarize", "threshold_yield", "STAT_COLUMNS"]
+__all__ = ["summarize", "threshold_yield", "failures", "check_frame", "shown_margin", "format_margin_v", "STAT_COLUMNS",
+           "MARGIN_RESOLUTION_V"]
+
+MARGIN_RESOLUTION_V = 1e-3
+"""Margins are judged and shown rounded to 1 mV (see the module docstring)."""
+MAX_MESSAGES = 5
+"""Distinct failure messages listed in the summary."""
 
 STAT_COLUMNS = ("v_high", "v_low", "measured_duty", "measured_frequency_hz", "measured_rise_time_s",
                 "measured_fall_time_s", "current_a", "overshoot", "undershoot")
@@ -45,10 +69,54 @@ def _f(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _check_frame(df) -> None:
-    missing = {"run", "expected_state", "state", "error", "v_high", "v_low"} - set(df.columns)
+def check_frame(df):
+    """``df`` if it is a results frame; the level columns are added (NaN) when no run measured them."""
+    missing = {"run", "expected_state", "state", "error"} - set(df.columns)
     if missing:
         raise ParameterError(f"not a cpsim results frame: missing column(s) {', '.join(sorted(missing))}")
+    absent = [c for c in ("v_high", "v_low") if c not in df.columns]
+    if absent:  # every run failed (a results file of an older cpsim): nothing was measured
+        attrs = dict(df.attrs)
+        df = df.assign(**dict.fromkeys(absent, np.nan))
+        df.attrs.update(attrs)
+    return df
+
+
+_check_frame = check_frame
+
+
+def shown_margin(margin: float | None, *, state_window: bool = False) -> tuple[float | None, str]:
+    """(margin as shown, verdict) under the margin rule (module docstring); (None, "n/a") without a margin."""
+    if margin is None or not math.isfinite(margin):
+        return None, "n/a"
+    shown = round(margin / MARGIN_RESOLUTION_V) * MARGIN_RESOLUTION_V + 0.0
+    if state_window and margin < 0 and shown == 0:
+        return -0.0, "fail"  # the analyzer reads this level as another state
+    return shown, ("pass" if shown >= 0 else "fail")
+
+
+def format_margin_v(shown: float | None) -> str:
+    """``"+0.528 V"``, ``"0.000 V"``, ``"-0.000 V"`` (less than 0.5 mV beyond a state window)."""
+    if shown is None:
+        return "n/a"
+    if shown == 0:
+        return ("-" if math.copysign(1.0, shown) < 0 else "") + "0.000 V"
+    return f"{shown:+.3f} V"
+
+
+def failures(df) -> dict[str, Any]:
+    """How many runs failed and their first :data:`MAX_MESSAGES` distinct messages (in run order)."""
+    bad = df["error"].notna().to_numpy()
+    n = int(len(df))
+    out: dict[str, Any] = {"count": int(bad.sum()), "fraction": float(bad.sum()) / n if n else None,
+                           "distinct": 0, "messages": []}
+    if bad.any():
+        err = df.loc[bad, ["run", "error"]].astype({"error": object})
+        groups = err.groupby("error", sort=False)["run"].agg(["count", "min"]).sort_values("min", kind="stable")
+        out["distinct"] = int(len(groups))
+        out["messages"] = [{"message": str(m), "count": int(row["count"]), "first_run": int(row["min"])}
+                           for m, row in groups.head(MAX_MESSAGES).iterrows()]
+    return out
 
 
 def _codes(column) -> np.ndarray:
@@ -85,6 +153,14 @@ def _window_of(expected: str, profile: std.LimitsProfile):
     return (letter, window, "v_high") if window is not None else (letter, None, "v_high")
 
 
+def _threshold(state, level, edge, threshold, m, k, runs, source, *, state_window) -> dict[str, Any]:
+    raw = None if k is None else _f(m[k])
+    shown, verdict = shown_margin(raw, state_window=state_window)
+    return {"state": state, "level": level, "edge": edge, "threshold_v": threshold, "min_margin_v": raw,
+            "margin_shown_v": shown, "verdict": verdict, "run": None if k is None else int(runs[k]),
+            "source": source}
+
+
 def threshold_yield(df, profile=None) -> dict:
     """Yield, misclassification counts and margins of a results frame against ``profile``.
 
@@ -96,7 +172,7 @@ def threshold_yield(df, profile=None) -> dict:
         ``None``: judge the recorded states (and margins against the study's own profile
         when it is a built-in one, else IEC 61851). Otherwise classify the levels again.
     """
-    _check_frame(df)
+    df = _check_frame(df)
     judged = std.get_profile(profile) if profile is not None else None
     margin_profile = judged or std.get_profile(df.attrs.get("profile", "iec61851")
                                                if df.attrs.get("profile") in std.PROFILES else "iec61851")
@@ -107,13 +183,19 @@ def threshold_yield(df, profile=None) -> dict:
     valid = int(ok.sum())
     counts = np.bincount(read_as[wrong] + 1, minlength=len(std.STATES) + 1)
     as_counts = {str(_name(c - 1)): int(n) for c, n in enumerate(counts) if n}
+    n_wrong = int(wrong.sum())
     out: dict[str, Any] = {
         "profile": margin_profile.name,
         "valid_runs": valid,
-        "yield": (valid - int(wrong.sum())) / valid if valid else None,
+        "yield": (valid - n_wrong) / valid if valid else None,
+        "yield_over": "valid runs",
+        "yield_of_all_runs": (valid - n_wrong) / len(df) if len(df) else None,
         "misclassified": {
-            "count": int(wrong.sum()),
-            "fraction": int(wrong.sum()) / valid if valid else None,
+            "count": n_wrong,
+            "fraction": n_wrong / valid if valid else None,
+            "rate": n_wrong / valid if valid else None,
+            "rate_upper_95": _f(misread_bound(n_wrong, valid)) if valid else None,
+            "rate_text": misread_text(n_wrong, valid),
             "as": dict(sorted(as_counts.items())),
             "runs": df["run"].to_numpy()[wrong][:100].tolist(),
         },
@@ -130,21 +212,15 @@ def threshold_yield(df, profile=None) -> dict:
         margins[sel] = window.margin(v)
         for edge, threshold, m in (("lo", window.lo, v - window.lo), ("hi", window.hi, window.hi - v)):
             k = int(np.nanargmin(m)) if np.isfinite(m).any() else None
-            out["thresholds"].append({
-                "state": exp, "level": column, "edge": edge, "threshold_v": threshold,
-                "min_margin_v": None if k is None else _f(m[k]),
-                "run": None if k is None else int(df["run"].to_numpy()[sel][k]), "source": window.source,
-            })
+            out["thresholds"].append(_threshold(exp, column, edge, threshold, m, k, df["run"].to_numpy()[sel],
+                                                window.source, state_window=True))
         if exp[:1] in "ABCD" and not exp.endswith("1"):
             low = df["v_low"].to_numpy(float)[sel]
             w = margin_profile.low_window
             for edge, threshold, m in (("lo", w.lo, low - w.lo), ("hi", w.hi, w.hi - low)):
                 k = int(np.nanargmin(m)) if np.isfinite(m).any() else None
-                out["thresholds"].append({
-                    "state": exp, "level": "v_low", "edge": edge, "threshold_v": threshold,
-                    "min_margin_v": None if k is None else _f(m[k]),
-                    "run": None if k is None else int(df["run"].to_numpy()[sel][k]), "source": w.source,
-                })
+                out["thresholds"].append(_threshold(exp, "v_low", edge, threshold, m, k, df["run"].to_numpy()[sel],
+                                                    w.source, state_window=False))
     out["_margins"] = margins
     out["_wrong"] = wrong
     return out
@@ -168,11 +244,40 @@ def summarize(df: pd.DataFrame, profile: str | std.LimitsProfile | None = None, 
         ``runs``, ``seed``, ``engine``, ``profile``, ``errors``, ``statistics`` (per state),
         ``yield``, ``misclassified``, ``thresholds``, ``worst_cases``, ``yield_by_profile``.
     """
-    _check_frame(df)
+    from .sensitivity import METHOD, _analyse
+    from .timing import timing_checks
+
+    df = _check_frame(df)
     y = threshold_yield(df, profile)
     margins, wrong = y.pop("_margins"), y.pop("_wrong")
     ok = df["error"].isna().to_numpy()
     seeds = df["seed"].unique().tolist() if "seed" in df else []
+    by_profile = {}
+    for name in _PROFILES_REPORTED:
+        r = threshold_yield(df, name)
+        by_profile[name] = {"yield": r["yield"], "misclassified": r["misclassified"]["count"]}
+    ranking, fit = _analyse(df)
+    out: dict[str, Any] = {
+        "runs": int(len(df)),
+        "failures": failures(df),
+        "seed": seeds[0] if len(seeds) == 1 else seeds,
+        "engine": df.attrs.get("engine"),
+        "state": [std.STATES[c] for c in np.flatnonzero(np.bincount(_codes(df["expected_state"]) + 1)[1:])],
+        "errors": int((~ok).sum()),
+        "unfinished": int(df["error"].astype(str).str.startswith("unfinished:", na=False).sum()),
+        "statistics": _statistics(df, ok),
+        **y,
+        "worst_cases": _worst_cases(df, ok, margins, wrong, worst, profile),
+        "yield_by_profile": by_profile,
+        "sensitivity": ranking,
+        "sensitivity_fit": fit,
+        "sensitivity_method": METHOD,
+        "timing": timing_checks(df, std.get_profile(y["profile"]) if profile is None else std.get_profile(profile)),
+    }
+    return out
+
+
+def _statistics(df, ok) -> dict[str, dict]:
     stats: dict[str, dict] = {}
     for exp, idx in df[ok].groupby("expected_state", observed=True).indices.items():
         rows = df[ok].iloc[idx]
@@ -185,38 +290,29 @@ def summarize(df: pd.DataFrame, profile: str | std.LimitsProfile | None = None, 
                     per[col] = {"min": _f(v.min()), "max": _f(v.max()), "mean": _f(v.mean()),
                                 "std": _f(v.std(ddof=1)) if v.size > 1 else 0.0, "count": int(v.size)}
         stats[str(exp)] = per
-    # worst cases: misclassified first, then by margin (most negative first)
+    return stats
+
+
+def _worst_cases(df, ok, margins, wrong, worst, profile) -> list[dict]:
+    """Misclassified runs first, then by margin (most negative first); failed runs never."""
+    from .variations import INTERNAL_PARAMETERS
+
     order_key = np.where(wrong, -np.inf, np.where(np.isnan(margins), np.inf, margins))
-    k = max(0, min(int(worst), order_key.size))
-    order = np.argpartition(order_key, k - 1)[:k] if 0 < k < order_key.size else np.arange(k)
-    order = order[np.lexsort((order, order_key[order]))]  # by key, then by run order
-    kept = [i for i in order if ok[i]]
-    varying = [c for c in _parameter_columns(df) if df[c].min() != df[c].max()]
+    order_key = np.where(ok, order_key, np.nan)
+    k = max(0, min(int(worst), int(ok.sum())))
+    order = np.argsort(order_key, kind="stable")[:k]  # NaN (failed runs) sort last
+    varying = [c for c in _parameter_columns(df) if c not in INTERNAL_PARAMETERS and df[c].min() != df[c].max()]
     read_as = _read_as(df, std.get_profile(profile) if profile is not None else None)
-    worst_cases = []
-    for i in kept:
+    cases = []
+    for i in order:
         row = df.iloc[i]
+        shown, verdict = shown_margin(_f(margins[i]), state_window=True)
         case = {"run": int(row["run"]), "expected_state": str(row["expected_state"]), "read_as": _name(read_as[i]),
-                "v_high": _f(row["v_high"]), "v_low": _f(row["v_low"]), "margin_v": _f(margins[i])}
+                "v_high": _f(row["v_high"]), "v_low": _f(row["v_low"]), "margin_v": _f(margins[i]),
+                "margin_shown_v": shown}
         case.update({c: _f(row[c]) for c in varying})
-        worst_cases.append(case)
-    by_profile = {}
-    for name in _PROFILES_REPORTED:
-        r = threshold_yield(df, name)
-        by_profile[name] = {"yield": r["yield"], "misclassified": r["misclassified"]["count"]}
-    out: dict[str, Any] = {
-        "runs": int(len(df)),
-        "seed": seeds[0] if len(seeds) == 1 else seeds,
-        "engine": df.attrs.get("engine"),
-        "state": [std.STATES[c] for c in np.flatnonzero(np.bincount(_codes(df["expected_state"]) + 1)[1:])],
-        "errors": int((~ok).sum()),
-        "unfinished": int(df["error"].astype(str).str.startswith("unfinished:", na=False).sum()),
-        "statistics": stats,
-        **y,
-        "worst_cases": worst_cases,
-        "yield_by_profile": by_profile,
-    }
-    return out
+        cases.append(case)
+    return cases
 
 
 def _parameter_columns(df) -> list[str]:

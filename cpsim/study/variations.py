@@ -32,19 +32,22 @@ import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .. import standard as std
 from ..errors import ParameterError
 from ..sim.cp import RANGES, edges_fit
-from ..units import parse_spice_number
+from .diode import diode_area_for_shift, nominal_forward_voltage_v, operating_current_a
 
 __all__ = [
     "Tolerance", "PARAMETERS", "DEFAULT_TOLERANCES", "BLOCK", "resolve_tolerances", "sample",
-    "diode_area_for_shift", "operating_current_a", "nominal_forward_voltage_v", "parse_tolerance",
-    "new_seed", "relevant_parameters",
+    "diode_area_for_shift", "operating_current_a", "nominal_forward_voltage_v", "new_seed", "relevant_parameters",
+    "INTERNAL_PARAMETERS", "format_quantity",
 ]
 
 Distribution = Literal["uniform", "normal", "fixed"]
@@ -166,6 +169,27 @@ class Tolerance:
         if self.dist == "fixed" or tol == 0.0:
             object.__setattr__(self, "dist", "fixed")
             object.__setattr__(self, "tol", 0.0)
+        if self.name in PARAMETERS:
+            self._check_domain()
+
+    def _check_domain(self) -> None:
+        """The ±tol range (for ``normal`` ±3σ) must stay in the parameter's physical range."""
+        p = PARAMETERS[self.name]
+        lo, hi = self.bounds()
+        top = min(p.hi, 1.0) if self.name == "duty" else p.hi
+        below = lo <= p.lo if p.lo_open else lo < p.lo
+        if not (below or hi > top or (self.name == "duty" and hi >= 1.0)):
+            return
+        if self.dist == "fixed":
+            what = f"fixed at {format_quantity(self.name, lo)}"
+        else:
+            what = f"{self.dist} over {format_range(self.name, lo, hi)}"
+            if self.nominal is None:
+                what += f" (the nominal {format_quantity(self.name, (lo + hi) / 2)} ± the tolerance)"
+        fix = "" if self.dist == "fixed" else \
+            f"; give the range itself (Tolerance.between({self.name!r}, lo, hi), or {self.name}=LO:HI)"
+        raise ParameterError(f"tolerance of {self.name}: {what} leaves its physical range "
+                             f"{format_range(self.name, p.lo, top)}{fix}")
 
     # -- named constructors -----------------------------------------------------------------
     @classmethod
@@ -215,13 +239,103 @@ class Tolerance:
         return c + (h / 3.0) * rng.standard_normal(n)
 
     def describe(self) -> str:
+        """The tolerance as a user gives it: ``cable_c_f uniform 0…3100 pF``, ``r1_ohm uniform ±3 %``,
+        ``duty uniform ±2.5 %-points``, ``v_high_v uniform ±0.6 V`` (normal: ``(±3σ)`` appended)."""
         if self.dist == "fixed":
-            return f"{self.name} fixed" + ("" if self.nominal is None else f" at {self.nominal:g}")
-        width = f"±{self.tol:.3g}" + (" (fraction)" if self.relative else f" {PARAMETERS[self.name].unit}")
-        return f"{self.name} {self.dist} {width}" + ("" if self.nominal is None else f" about {self.nominal:g}")
+            at = "" if self.nominal is None else f" at {format_quantity(self.name, self.nominal)}"
+            return f"{self.name} fixed{at}"
+        if self.relative:
+            width = f"±{100 * self.tol:g} %" + ("" if self.nominal is None else
+                                                f" of {format_quantity(self.name, self.nominal)}")
+        elif self.nominal is not None:
+            width = format_range(self.name, *self.bounds())
+        elif self.name == "duty":
+            width = f"±{100 * self.tol:g} %-points"
+        else:
+            width = "±" + format_quantity(self.name, self.tol)
+        return f"{self.name} {self.dist} {width}" + (" (±3σ)" if self.dist == "normal" else "")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @staticmethod
+    def to_frame(tolerances: Iterable[Tolerance]) -> pd.DataFrame:
+        """A table of tolerances, one row each, every field a column (``nominal`` NaN when None).
+
+        Edit it (in pandas, or as a CSV file) and turn it back with :meth:`from_frame`.
+
+        Examples
+        --------
+        >>> table = Tolerance.to_frame(DEFAULT_TOLERANCES)
+        >>> Tolerance.from_frame(table) == DEFAULT_TOLERANCES
+        True
+        """
+        import pandas as pd
+
+        columns = [f.name for f in dataclasses.fields(Tolerance)]
+        rows = [t.to_dict() for t in tolerances]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["nominal"] = frame["nominal"].astype(float)
+        return frame
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> tuple[Tolerance, ...]:
+        """Tolerances from a table written by :meth:`to_frame` (or read back from its CSV).
+
+        Every field but ``source`` must be a column: a table without ``nominal`` would move a range
+        given as ``lo…hi`` onto the circuit's nominal (ParameterError names the missing column).
+        """
+        need = [f.name for f in dataclasses.fields(cls) if f.name != "source"]
+        missing = [c for c in need if c not in frame.columns]
+        if missing:
+            raise ParameterError(f"tolerance table lacks column(s) {', '.join(missing)}; "
+                                 "build it with Tolerance.to_frame()")
+        out = []
+        for i, row in enumerate(frame.to_dict("records")):
+            nominal, source, relative = row["nominal"], row.get("source", ""), row["relative"]
+            if isinstance(relative, str):
+                relative = relative.strip().lower() in ("true", "1", "yes")
+            try:
+                dist = cast(Distribution, str(row["dist"]).strip().lower())
+                out.append(cls(str(row["name"]), float(row["tol"]), dist, bool(relative),
+                               None if nominal is None or _isnan(nominal) else float(nominal),
+                               "" if source is None or _isnan(source) else str(source)))
+            except (TypeError, ValueError) as exc:
+                raise ParameterError(f"tolerance table row {i} ({row.get('name')}): {exc}") from None
+        return tuple(out)
+
+
+def _isnan(x) -> bool:
+    return isinstance(x, float) and math.isnan(x)
+
+
+INTERNAL_PARAMETERS = frozenset({"diode_area"})
+"""Result columns that are cpsim's internal mapping of a user's parameter (``diode_area`` carries
+``diode_dvf_v`` into ngspice): never shown among the parameters a user varies."""
+
+# How a parameter's values are shown: (scale, unit) - capacitance in pF, times in µs, duty in %
+_SHOWN = {"F": (1e12, "pF"), "s": (1e6, "µs"), "": (100.0, "%")}
+
+
+def _shown(name: str, *values: float) -> tuple[float, str]:
+    """(scale, unit) to show ``values`` of ``name``: pF, µs, % unless that makes them absurd (3100 F)."""
+    unit = PARAMETERS[name].unit if name in PARAMETERS else ""
+    scale, shown = _SHOWN.get(unit, (1.0, unit))
+    if unit in ("F", "s") and any(abs(v * scale) >= 1e5 for v in values):
+        return 1.0, unit
+    return scale, shown
+
+
+def format_quantity(name: str, value: float) -> str:
+    """``value`` of parameter ``name`` with the unit a user types: ``3.1e-09 -> "3100 pF"``."""
+    scale, unit = _shown(name, value)
+    return f"{value * scale:g} {unit}".rstrip()
+
+
+def format_range(name: str, lo: float, hi: float) -> str:
+    """``"0…3100 pF"``: a range of parameter ``name`` in the unit a user types."""
+    scale, unit = _shown(name, lo, hi)
+    return f"{lo * scale:g}…{hi * scale:g} {unit}".rstrip()
 
 
 DEFAULT_TOLERANCES: tuple[Tolerance, ...] = (
@@ -270,67 +384,6 @@ def resolve_tolerances(tolerances: Iterable[Tolerance] | Mapping[str, Tolerance]
                               t.source or f"{VF_NAME} {centre:g} V ±{half:g} V at {operating_current_a(state):.3g} A")
             merged[t.name] = t
     return tuple(merged.get(name, Tolerance.fixed(name)) for name in PARAMETERS)
-
-
-# --------------------------------------------------------------------------------------------
-# The diode: forward-voltage shift -> ngspice area
-
-def _nominal_current(letter: str) -> float:
-    from ..sim.closed_form import plateau_levels
-
-    d = _circuit_defaults()
-    high, _ = plateau_levels(letter, v_high_v=d["v_high_v"], r1_ohm=d["r1_ohm"], r_wire_ohm=d["wire_r_ohm"],
-                             r_detect_ohm=d["r_detect_ohm"], r_charge_ohm=d["r_charge_ohm"],
-                             r_vent_ohm=d["r_vent_ohm"], temp_c=d["diode_temp_c"])
-    return float((d["v_high_v"] - high) / d["r1_ohm"])
-
-
-@cache
-def operating_current_a(state: str) -> float:
-    """Diode current of the nominal circuit in ``state`` [A]; the reference current of ``diode_dvf_v``.
-
-    States without diode current (A, E, F) use state B's.
-    """
-    letter = str(state).strip().upper()[:1]
-    return _nominal_current(letter if letter in "BCD" and letter else "B")
-
-
-def nominal_forward_voltage_v(state: str) -> float:
-    """The diode model's forward voltage at :func:`operating_current_a` at 27 °C, area 1 [V]."""
-    from ..sim.closed_form import diode_model
-
-    d = diode_model()
-    return float(d.forward_voltage_v(operating_current_a(state), d.tnom_c, 1.0))
-
-
-def diode_area_for_shift(dvf_v, current_a: float, *, iterations: int = 60) -> np.ndarray:
-    """ngspice ``area`` that moves the diode's forward voltage at ``current_a`` by ``dvf_v`` [V].
-
-    Solves ``n·Vt·ln(1 + I/(Is·a)) + I·RS/a = Vf(I, 1) + ΔVf`` for ``a`` at the model's TNOM,
-    by Newton's method on ``u = -ln a``; vectorised. Without RS this is ``exp(-ΔVf/(n·Vt))``.
-    """
-    from ..sim.closed_form import _C_TO_K, _K_BOLTZMANN, _Q_CHARGE, diode_model
-
-    d = diode_model()
-    dvf = np.asarray(dvf_v, dtype=float)
-    nvt = d.n * _K_BOLTZMANN * (d.tnom_c + _C_TO_K) / _Q_CHARGE
-    k = current_a / d.is_a
-    irs = current_a * d.rs_ohm
-    target = nvt * math.log1p(k) + irs + dvf
-    # Start from the RS-free solution: f(u0) >= 0 there and f is convex increasing in u,
-    # so Newton descends monotonically onto the root.
-    u = np.log(np.expm1(np.minimum(target, 60.0 * nvt) / nvt) / k)
-    # Each element stops on its own once converged, so its value never depends on the others
-    # in the batch (a resumed study reproduces the original bit for bit).
-    for _ in range(iterations):
-        eu = np.exp(u)
-        f = nvt * np.log1p(k * eu) + irs * eu - target
-        step = f / (nvt * k * eu / (1.0 + k * eu) + irs * eu)
-        active = np.abs(step) >= 1e-14 * np.maximum(1.0, np.abs(u))
-        if not active.any():
-            break
-        u = np.where(active, u - step, u)
-    return np.exp(-u)
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,42 +495,3 @@ def relevant_parameters(state: str, *, plateau_only: bool = False) -> tuple[str,
         if letter == "F":
             names |= {"r_detect_ohm", "diode_dvf_v", "diode_temp_c"}
     return tuple(n for n in PARAMETERS if n in names)
-
-
-# --------------------------------------------------------------------------------------------
-# The CLI's tolerance syntax
-
-def parse_tolerance(text: str) -> Tolerance:
-    """Parse ``NAME=SPEC[,DIST]``.
-
-    ``SPEC`` is a half-width (``r1=0.03``: a fraction for resistors, capacitance and
-    frequency; an absolute value in the parameter's unit otherwise), a percentage
-    (``r1=3%``), a range ``LO:HI`` (``cable_c_f=0:3.1n``, ``temp=-40:85``), or ``fixed`` /
-    ``fixed@VALUE``. ``DIST`` is ``uniform`` (default) or ``normal`` (±tol = ±3σ).
-    SPICE suffixes are accepted (``3.1n``, ``2.7k``).
-    """
-    name, sep, spec = str(text).partition("=")
-    if not sep or not spec.strip():
-        raise ParameterError(f"tolerance {text!r}: expected NAME=SPEC, e.g. r1=0.03, cable_c_f=0:3.1n, temp=fixed")
-    name = _canonical(name)
-    spec, _, dist = spec.strip().partition(",")
-    dist_text = dist.strip().lower() or "uniform"
-    if dist_text not in ("uniform", "normal"):
-        raise ParameterError(f"tolerance {text!r}: distribution must be uniform or normal, got {dist_text!r}")
-    dist = cast(Distribution, dist_text)
-    spec = spec.strip().lower()
-    try:
-        if spec.startswith("fixed"):
-            _, at, fixed_at = spec.partition("@")
-            return Tolerance.fixed(name, parse_spice_number(fixed_at) if at else None)
-        if ":" in spec:
-            lo, _, hi = spec.partition(":")
-            return Tolerance.between(name, parse_spice_number(lo), parse_spice_number(hi), dist)
-        if spec.endswith("%"):
-            return Tolerance.rel(name, parse_spice_number(spec[:-1]) / 100.0, dist)
-        value = parse_spice_number(spec)
-    except ParameterError as exc:
-        raise ParameterError(f"tolerance {text!r}: {exc}") from None
-    if name.endswith(("_ohm", "_f", "_hz")):
-        return Tolerance.rel(name, value, dist)
-    return Tolerance(name, value, dist)
