@@ -38,8 +38,8 @@ setup: system-deps $(STAMP)
 system-deps:
 	@./scripts/install-system-deps.sh
 
-# setup.py and the C source too: `pip install -e` recompiles cpsim/io/_fastrows.c
-$(STAMP): pyproject.toml setup.py cpsim/io/_fastrows.c
+# setup.py and the C sources too: `pip install -e` recompiles cpsim/io/_fastrows.c and cpsim/analysis/_fastedges.c
+$(STAMP): pyproject.toml setup.py cpsim/io/_fastrows.c cpsim/analysis/_fastedges.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'

@@ -9,6 +9,10 @@ per-cycle work does.
 
     .venv/bin/python benchmarks/bench_analyze.py            # 20 M samples at 10 MS/s and at 100 kS/s
     .venv/bin/python benchmarks/bench_analyze.py --sizes 50e6 --rates 1e6
+    .venv/bin/python benchmarks/bench_analyze.py --reference  # also the numpy route (no compiled loops)
+
+The compiled loops (cpsim/analysis/_fastedges.c) give the same numbers as the numpy reference
+route; ``--reference`` times that route too, in the same alternation, and adds its column.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from cpsim import analyze  # noqa: E402
+from cpsim.analysis import edges  # noqa: E402
 from cpsim.analysis.synthetic import Stretch, pilot_waveform  # noqa: E402
 
 
@@ -42,9 +47,10 @@ TARGETS = {10e6: 150e6, 100e3: 100e6}
 """Issue 12's floor [samples/s] at these sample rates."""
 
 
-def paired(w, repeat: int) -> tuple[float, float]:
-    """Median times of ``analyze(w)`` and ``np.sum(w.v)``, run in alternation so load hits both alike."""
-    t_an, t_sum = [], []
+def paired(w, repeat: int, reference: bool = False) -> tuple[float, float, float]:
+    """Median times of ``analyze(w)``, ``np.sum(w.v)`` and (``reference``) ``analyze(w)`` by the numpy
+    route, run in alternation so load hits them alike (NaN for a route not timed)."""
+    t_an, t_sum, t_ref = [], [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
         np.sum(w.v)
@@ -52,7 +58,15 @@ def paired(w, repeat: int) -> tuple[float, float]:
         t0 = time.perf_counter()
         analyze(w)
         t_an.append(time.perf_counter() - t0)
-    return float(np.median(t_an)), float(np.median(t_sum))
+        if reference:
+            edges.FAST_PATH = False
+            try:
+                t0 = time.perf_counter()
+                analyze(w)
+                t_ref.append(time.perf_counter() - t0)
+            finally:
+                edges.FAST_PATH = True
+    return float(np.median(t_an)), float(np.median(t_sum)), float(np.median(t_ref)) if t_ref else float("nan")
 
 
 def main() -> None:
@@ -60,21 +74,24 @@ def main() -> None:
     ap.add_argument("--sizes", type=float, nargs="+", default=[20e6], help="samples per capture")
     ap.add_argument("--rates", type=float, nargs="+", default=[10e6, 100e3], help="sample rates [S/s]")
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--reference", action="store_true", help="also time the numpy route (compiled loops off)")
     args = ap.parse_args()
-    print(f"numpy {np.__version__}, medians of {args.repeat} paired runs (analyze, np.sum), one core")
+    compiled = "compiled loops " + ("on" if edges._fastedges is not None else "NOT BUILT (numpy route)")
+    print(f"numpy {np.__version__}, {compiled}, medians of {args.repeat} paired runs (analyze, np.sum), one core")
     print(f"{'rate':>9} {'samples':>12} {'analyze':>10} {'samples/s':>12} {'np.sum':>9} {'ratio':>7} "
-          f"{'target':>10}  result")
+          f"{'target':>10}  result" + ("   | numpy route, speed-up" if args.reference else ""))
     for rate in args.rates:
         for size in args.sizes:
             w = capture(int(size), rate)
             result = analyze(w)  # warm-up, and the result to show
-            t_an, t_sum = paired(w, args.repeat)
+            t_an, t_sum, t_ref = paired(w, args.repeat, args.reference)
             states = " ".join(s.state for s in result.segments)
             target = TARGETS.get(rate)
             mark = "" if target is None else f"{target / 1e6:>5.0f} M/s " + ("ok" if len(w) / t_an >= target
                                                                                else "MISSED")
+            ref = f"   | {t_ref * 1e3:>6.1f} ms, {t_ref / t_an:>4.1f}x" if args.reference else ""
             print(f"{rate / 1e3:>7g}k {len(w):>12,d} {t_an * 1e3:>8.1f} ms {len(w) / t_an / 1e6:>8.0f} M/s "
-                  f"{t_sum * 1e3:>6.1f} ms {t_an / t_sum:>6.1f}x {mark:>10}  {states}")
+                  f"{t_sum * 1e3:>6.1f} ms {t_an / t_sum:>6.1f}x {mark:>10}  {states}{ref}")
             del w, result
 
 

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_analyze.py", "bench_read.py", "bench_read_binary.py", "bench_montecarlo.py"]
+BENCHMARKS = ["bench_analyze.py", "bench_read.py", "bench_read_binary.py", "bench_montecarlo.py", "bench_streaming.py",
+              "bench_fleet.py"]
 
 
 def main() -> int:

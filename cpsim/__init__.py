@@ -14,6 +14,7 @@ from .errors import (
     CaptureFormatError,
     CpsimError,
     NgspiceNotFoundError,
+    OutputError,
     ParameterError,
     SimulationError,
 )
@@ -30,6 +31,7 @@ _LAZY = {
     "measure_pilot": "cpsim.analysis.measurement",
     "PilotMeasurement": "cpsim.analysis.result",
     "analyze": "cpsim.diagnose.capture",
+    "analyze_many": "cpsim.report.many",
     "detect_cp_faults": "cpsim.diagnose.cp",
     "diagnose_pp": "cpsim.diagnose.pp",
     "montecarlo": "cpsim.study.runner",
@@ -43,7 +45,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "AnalysisError", "CaptureFormatError", "CpsimError", "NgspiceNotFoundError",
+    "AnalysisError", "CaptureFormatError", "CpsimError", "NgspiceNotFoundError", "OutputError",
     "ParameterError", "SimulationError", "Waveform", "__version__", *_LAZY,
 ]
 

@@ -9,7 +9,10 @@ so no user text ever reaches a netlist.
 from __future__ import annotations
 
 import math
+import numbers
 import re
+
+import numpy as np
 
 from .errors import ParameterError
 
@@ -35,9 +38,11 @@ def parse_spice_number(text: str | float | int) -> float:
     ParameterError
         If the text is not a single SPICE number (for example ``"1k\\n.control"``).
     """
-    if isinstance(text, bool):
+    if isinstance(text, (bool, np.bool_)):
         raise ParameterError(f"not a number: {text!r}")
-    if isinstance(text, (int, float)):
+    if isinstance(text, numbers.Real):          # int, float and every real numpy scalar
+        return float(text)
+    if isinstance(text, np.ndarray) and text.ndim == 0 and text.dtype.kind in "iuf":
         return float(text)
     if not isinstance(text, str):
         raise ParameterError(f"not a number: {text!r}")
@@ -80,6 +85,25 @@ def check_number(name: str, value, *, lo: float | None = None, hi: float | None 
     if hi is not None and x > hi:
         raise ParameterError(f"{name} must be <= {hi:g}{u}, got {x:g}{u}")
     return x
+
+
+def check_count(name: str, value: object, *, lo: int = 1, hi: int | None = None) -> int:
+    """``value`` as a whole number in ``[lo, hi]``, or :class:`ParameterError` naming it.
+
+    Any real number that is whole counts (``3``, ``numpy.int64(3)``, ``1e3``, ``"1k"``, ``"1e6"``); ``1.5``
+    is refused, never truncated.
+    """
+    try:
+        x = parse_spice_number(value)  # type: ignore[arg-type]
+    except ParameterError as exc:
+        raise ParameterError(f"{name}: {exc}") from exc
+    if not (math.isfinite(x) and x == math.floor(x)):
+        raise ParameterError(f"{name} must be a whole number, got {value!r}")
+    n = int(x)
+    if n < lo or (hi is not None and n > hi):
+        span = f"{lo} .. {hi:,}" if hi is not None else f">= {lo}"
+        raise ParameterError(f"{name} must be {span}, got {n:,}")
+    return n
 
 
 def format_percent(fraction: float | None) -> str:

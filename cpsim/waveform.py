@@ -113,14 +113,28 @@ class Waveform:
         return Waveform(self.t[lo:hi], self.v[lo:hi], self.channel, self.metadata)
 
     def to_csv(self, path: str | os.PathLike[str] | TextIO, *, value_column: str | None = None) -> None:
-        """Write cpsim's own CSV layout: header ``time_s,<channel>_v``, one sample per row."""
+        """Write cpsim's own CSV layout: header ``time_s,<channel>_v``, one sample per row.
+
+        ``path`` is a file name (written by the rules of :func:`cpsim.outputs.output_path`: atomically,
+        never replacing a FIFO, a device or a symlink) or an open text stream.
+        """
         from .errors import OutputError
 
         name = value_column or f"{self.channel}_v"
         data = np.column_stack([self.t, self.v])
-        try:
+
+        def save(target) -> None:
             # time needs all 17 digits when t0 is far from 0 (absolute timestamps); values 9
-            np.savetxt(path, data, delimiter=",", header=f"time_s,{name}", comments="", fmt=("%.17g", "%.9g"))
+            np.savetxt(target, data, delimiter=",", header=f"time_s,{name}", comments="", fmt=("%.17g", "%.9g"))
+
+        try:
+            if isinstance(path, (str, os.PathLike)):
+                from .outputs import output_path
+
+                with output_path(path) as target:  # never replaces a FIFO, a device or a symlink
+                    save(target)
+            else:
+                save(path)
         except OSError as exc:
             raise OutputError(path, exc) from exc
 

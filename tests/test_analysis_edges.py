@@ -124,3 +124,29 @@ def test_edge_peaks_see_the_overshoot_and_stop_at_the_next_edge():
     # a long window stops where the next edge starts: the rising edge's never reaches the falling one
     long = edge_peaks(v, tr.exit_index, tr.entry_index, tr.rising, limit, settle_samples=100)
     np.testing.assert_allclose(long, [11.0, -20.0, 9.0])
+
+
+def test_short_monotonic_edges_are_timed_as_the_general_rules_time_them(monkeypatch):
+    # two routes to the same IEEE 181 instants: the O(span) shortcut for short monotonic edges, and the
+    # windowed search every edge can take; random steps, mid-edge samples, noise and exact ties
+    from cpsim.analysis import edges as E
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    t = np.arange(n) * 1e-5
+    v = np.where((np.arange(n) // 50) % 2 == 0, -12.0, 9.0)
+    starts = np.flatnonzero(np.diff(v)) + 1
+    for s in starts:  # 0-3 samples on a ramp, some exactly at 10/50/90 %
+        k = rng.integers(0, 4)
+        frac = np.sort(rng.choice([0.1, 0.5, 0.9, *rng.uniform(0.02, 0.98, 3)], size=k, replace=False))
+        v[s:s + k] = v[s - 1] + (v[s + k] - v[s - 1]) * frac
+    v = v + rng.normal(0.0, 0.02, n)
+    tr = E.find_transitions(v, threshold_v=-1.5, hysteresis_v=5.0)
+    before = np.where(tr.rising, -12.0, 9.0)
+    after = -before - 3.0
+    fast = E.edge_timing(t, v, tr.exit_index, tr.entry_index, before, after)
+    monkeypatch.setattr(E, "_short_monotonic", lambda *a, **k: np.zeros(a[2].size, dtype=bool))
+    general = E.edge_timing(t, v, tr.exit_index, tr.entry_index, before, after)
+    assert len(tr) > 70 and np.isfinite(fast.t_mid).mean() > 0.9
+    for a, b in zip((fast.t_first, fast.t_mid, fast.t_last), (general.t_first, general.t_mid, general.t_last)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-15)

@@ -25,7 +25,8 @@ ROOT = PACKAGE.parent
 # Layers, lowest first: a module may import its own room and any lower layer, never a higher one,
 # and never another room of the same rank (sim and io know nothing of each other). The base
 # modules are one room: tables with sources, SI helpers, exceptions, Waveform.
-BASE = ("cpsim._version", "cpsim.errors", "cpsim.units", "cpsim.standard", "cpsim.waveform")
+BASE = ("cpsim._version", "cpsim.errors", "cpsim.units", "cpsim.standard", "cpsim.waveform", "cpsim.outputs",
+        "cpsim.display")
 LAYERS: dict[str, int] = {
     **dict.fromkeys(BASE, 0),
     "cpsim.sim": 1, "cpsim.io": 1,

@@ -168,7 +168,7 @@ def test_cli_bands_and_open():
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--released-ohm", "-5"], "released_ohm"),
+    (["--released-ohm", "-5"], "--released-ohm"),   # the CLI names its flag, not the parameter
     (["--released-ohm", "150", "--v-pp", "1.5"], "not both"),
     (["--connector", "type2", "--released-ohm", "150"], "Type 1"),
     (["--released-ohm", "abc"], "released-ohm"),

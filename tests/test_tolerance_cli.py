@@ -24,7 +24,8 @@ def test_tolerance_modules_stay_light():
 
 def test_montecarlo_json_summary_and_results_file(tmp_path):
     out = tmp_path / "mc.parquet"
-    r = cpsim("montecarlo", "--state", "C", "--runs", "5000", "--seed", "1", "--out", str(out), "--json")
+    r = cpsim("montecarlo", "--state", "C", "--runs", "5000", "--seed", "1", "--out", str(out), "--json",
+              "--progress")  # a bar although stderr is a pipe: asked for
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
     for key in ("statistics", "yield", "misclassified", "seed", "runs"):
@@ -36,6 +37,11 @@ def test_montecarlo_json_summary_and_results_file(tmp_path):
     df = pd.read_parquet(out)
     assert len(df) == 5000 and df["v_high"].min() == pytest.approx(s["statistics"]["C2"]["v_high"]["min"])
     assert "100%" in r.stderr  # the tqdm bar
+    quiet = cpsim("montecarlo", "--state", "C", "--runs", "5000", "--seed", "1", "--out", str(out), "--json")
+    assert quiet.returncode == 2 and "--resume" in quiet.stderr and "--force" in quiet.stderr  # kept, not replaced
+    again = cpsim("montecarlo", "--state", "C", "--runs", "5000", "--seed", "1", "--out", str(out), "--json",
+                  "--force")
+    assert again.returncode == 0 and "\r" not in again.stderr  # no progress frames in a log by default
 
 
 def test_montecarlo_tight_threshold_lists_misclassified_runs():
@@ -50,7 +56,7 @@ def test_montecarlo_tight_threshold_lists_misclassified_runs():
 def test_montecarlo_spice_engine_with_progress_and_resume(tmp_path):
     out = tmp_path / "mc.csv"
     args = ("montecarlo", "--state", "D", "--runs", "24", "--engine", "spice", "--seed", "3", "--workers", "1",
-            "--out", str(out), "--json")
+            "--out", str(out), "--json", "--progress")
     r = cpsim(*args)
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
@@ -131,7 +137,9 @@ def test_ctrl_c_keeps_the_finished_rows_and_resume_uses_them(tmp_path):
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 130 and stderr.strip().splitlines() == ["cpsim: interrupted"]
+    lines = stderr.strip().splitlines()
+    assert proc.returncode == 130 and len(lines) == 1 and lines[0].startswith("cpsim: interrupted")
+    assert "--resume" in lines[0]   # says how to go on
     assert not out.exists()
     kept = pd.concat([pd.read_parquet(p) for p in parts.glob("part-*.parquet")]).sort_values("run")
     assert len(kept) >= 32 and len(kept) % 32 == 0 and kept["error"].isna().all()

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from ._util import choose, safe_div
+from .edges import _compiled, _in_place
 
 __all__ = ["LevelEstimate", "estimate_levels", "code_step", "subsample_index", "InteriorStats", "interior_stats"]
 
@@ -84,6 +85,11 @@ def subsample_index(n: int, max_points: int) -> np.ndarray | None:
     if n <= max_points:
         return None
     m = max(1, int(max_points) // 2)
+    fast = _compiled()
+    if fast is not None and 2 <= n and (n - 1) // m < 2**42 and n - 1 < 2**62 // m:  # no int64 overflow
+        out = np.empty(2 * m, dtype=np.int64)
+        fast.subsample(int(n), m, int(_GOLDEN * 2**20), out)
+        return out
     k = np.arange(m, dtype=np.int64)
     # integer arithmetic: pair k starts in [k (n-1) / m, (k + 1) (n-1) / m), offset by frac(k * golden)
     jitter = (k * int(_GOLDEN * 2**20)) & (2**20 - 1)
@@ -115,9 +121,16 @@ def estimate_levels(v: np.ndarray, *, max_points: int = MAX_LEVEL_POINTS,
     -------
     LevelEstimate
     """
-    method = choose("threshold", threshold, _THRESHOLDS)
+    choose("threshold", threshold, _THRESHOLDS)
     idx = subsample_index(v.size, int(max_points))
-    x = np.asarray(v if idx is None else v[idx], dtype=np.float64)
+    return levels_of_sample(idx, np.asarray(v if idx is None else v[idx], dtype=np.float64), threshold=threshold)
+
+
+def levels_of_sample(idx: np.ndarray | None, x: np.ndarray, *,
+                     threshold: ThresholdMethod = "widest_gap") -> LevelEstimate:
+    """:func:`estimate_levels` from its subsample: ``idx`` from :func:`subsample_index` and ``x = v[idx]``
+    (``None`` and ``v`` itself when every sample is used)."""
+    method = choose("threshold", threshold, _THRESHOLDS)
     settled = _settled_runs(x) if idx is None else _settled(x)
     levels, counts, lo, w = _histogram_peaks(_without_strays(settled))
     thr, half = method(levels, counts, lo, w)
@@ -132,9 +145,15 @@ def _settled(x: np.ndarray) -> np.ndarray:
     a, b = x[0:2 * k:2], x[1:2 * k:2]
     if k < 8:
         return x
-    d = np.abs(b - a)
-    delta = max(LEVEL_RESOLUTION_V, 4.0 * float(np.median(d[:: max(1, k // 65536)])), 3.0 * code_step(x))
-    ok = d < delta
+    step = max(1, k // 65536)
+    d_few = np.abs(b[::step] - a[::step])  # = np.abs(b - a)[::step]
+    delta = max(LEVEL_RESOLUTION_V, 4.0 * float(np.median(d_few)), 3.0 * code_step(x))
+    fast = _compiled()
+    if fast is not None and _in_place(x):
+        out = np.empty(2 * k)
+        count = fast.settled_pairs(x, delta, out)
+        return x if count < 0.05 * k else out[:2 * count]
+    ok = np.abs(b - a) < delta
     if np.count_nonzero(ok) < 0.05 * k:
         return x
     return np.concatenate((a[ok], b[ok]))
@@ -151,11 +170,30 @@ def _without_strays(x: np.ndarray) -> np.ndarray:
     k = min(MAX_STRAYS, x.size // 200)
     if k == 0:
         return x
-    part = np.partition(x, (k, x.size - 1 - k))
-    lo, hi = float(part[k]), float(part[x.size - 1 - k])
+    lo, hi = _kth_smallest(x, k), _kth_smallest(x, k, largest=True)
     pad = 0.05 * (hi - lo) + LEVEL_RESOLUTION_V
     keep = (x >= lo - pad) & (x <= hi + pad)
     return x if bool(keep.all()) else x[keep]
+
+
+def _kth_smallest(x: np.ndarray, k: int, *, largest: bool = False) -> float:
+    """``np.partition(x, k)[k]`` (``largest``: ``np.partition(x, x.size - 1 - k)[x.size - 1 - k]``) of
+    ``x`` without NaN, from the few points that can be it.
+
+    The ``k``-th smallest of an evenly spread part of ``x`` is no smaller than the ``k``-th
+    smallest of ``x``, so every point up to that one lies at or below it: partitioning just
+    those gives the same value without reordering all of ``x``.
+    """
+    part = x[:: max(1, x.size // 65536)]
+    if part.size <= k or x.size < 65536:
+        j = x.size - 1 - k if largest else k
+        return float(np.partition(x, j)[j])
+    if largest:
+        bound = np.partition(part, part.size - 1 - k)[part.size - 1 - k]
+        few = x[x >= bound]
+        return float(np.partition(few, few.size - 1 - k)[few.size - 1 - k])
+    bound = np.partition(part, k)[k]
+    return float(np.partition(x[x <= bound], k)[k])
 
 
 def _settled_runs(x: np.ndarray) -> np.ndarray:
@@ -195,7 +233,7 @@ def _histogram_peaks(x: np.ndarray):
     # bins no finer than a quarter of the smoothing: the histogram costs O(M), never O(M * bins)
     w = max(span / 2048, LEVEL_RESOLUTION_V / 4)
     nb = int(span / w) + 1
-    counts = np.bincount(((x - lo) * (1.0 / w)).astype(np.intp), minlength=nb).astype(np.float64)
+    counts = _bin_counts(x, lo, 1.0 / w, nb)
     # Smooth enough to fill the comb of a quantised capture and to merge noise tails into their level.
     sigma = max(2.0, q / w, LEVEL_RESOLUTION_V / w, 0.005 * span / w)
     half = int(np.ceil(4 * sigma))
@@ -214,6 +252,18 @@ def _histogram_peaks(x: np.ndarray):
             peaks.append(int(c))
     levels = lo + (np.asarray(peaks, dtype=np.float64) + 0.5) * w
     return levels, counts, lo, w
+
+
+def _bin_counts(x: np.ndarray, lo: float, inv_w: float, nb: int) -> np.ndarray:
+    """``np.bincount(((x - lo) * inv_w).astype(np.intp), minlength=nb)`` as float64 (``x >= lo``), by one
+    compiled loop when built."""
+    fast = _compiled()
+    if fast is not None and _in_place(x):
+        counts = np.empty(nb + 2, dtype=np.int64)  # rounding may put the top value one bin past nb - 1
+        top = fast.histogram(x, lo, inv_w, counts)
+        if top >= 0 or x.size == 0:
+            return counts[:max(nb, top + 1)].astype(np.float64)
+    return np.bincount(((x - lo) * inv_w).astype(np.intp), minlength=nb).astype(np.float64)
 
 
 def _widest_gap(levels, counts, lo, w):
@@ -269,30 +319,84 @@ def interior_stats(v: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, min_c
     """Measure interiors ``[starts[i], ends[i])`` of ``v``; they must be ascending and disjoint.
 
     An interior of fewer than ``min_count`` samples has no mean (NaN); ``tilt`` always needs 3.
-    One ``np.add.reduceat`` over the covered span, no temporaries the size of ``v``.
+    One ``np.add.reduceat`` over the covered span, no temporaries the size of ``v`` (or, when
+    :mod:`cpsim.analysis._fastedges` is built, one compiled loop over the interiors that adds the
+    same numbers in the same order).
     """
-    n = v.size
     starts = np.asarray(starts, dtype=np.int64)
     ends = np.maximum(np.asarray(ends, dtype=np.int64), starts)
     k = starts.size
     if k == 0:
         e = np.zeros(0)
         return InteriorStats(e, np.zeros(0, dtype=np.int64), e)
-    length = ends - starts
+    count = ends - starts
+    fast = _compiled_stats() if _in_place(v) and int(starts.min()) >= 0 else None
+    if fast is not None:
+        mean, tilt = np.empty(k), np.empty(k)
+        fast.interior_stats(v, starts, ends, int(min_count), mean, tilt)
+        return InteriorStats(mean, count, tilt)
+    return _interior_stats_numpy(v, starts, ends, min_count)
+
+
+def _interior_stats_numpy(v: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_count: int) -> InteriorStats:
+    """:func:`interior_stats` by the numpy reference route (``ends >= starts``, at least one interior)."""
+    count = ends - starts
+    sums, counts = _third_sums(v, starts, ends)
+    # reduceat returns v[i] (not 0) for an empty stretch: mask those by their count (0 / 0 is then NaN)
+    sums[counts == 0] = 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        thirds = sums[:, :3] / counts[:, :3]
+        mean = sums[:, :3].sum(axis=1) / count
+    mean[count < max(1, min_count)] = np.nan
+    t0, t1, t2 = thirds.T
+    tilt = np.fmax(np.fmax(t0, t1), t2)
+    tilt -= np.fmin(np.fmin(t0, t1), t2)
+    tilt[count < 3] = np.nan
+    return InteriorStats(mean, count, tilt)
+
+
+def _third_sums(v: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums (``(k, 4)``; column 3 is the stretch up to the next interior) and sample counts of the
+    three thirds of each interior: one ``np.add.reduceat`` over the covered span."""
+    k, n = starts.size, v.size
+    count = ends - starts
     bounds = np.empty((k, 4), dtype=np.int64)
     bounds[:, 0] = starts
-    bounds[:, 1] = starts + length // 3
-    bounds[:, 2] = starts + (2 * length) // 3
+    bounds[:, 1] = starts + count // 3
+    bounds[:, 2] = starts + (2 * count) // 3
     bounds[:, 3] = ends
     flat = bounds.ravel()
-    counts = np.diff(np.append(flat, n)).reshape(k, 4)
-    sums = np.add.reduceat(v, np.minimum(flat, n - 1)).reshape(k, 4)
-    # reduceat returns v[i] (not 0) for an empty stretch: mask those by their count
-    sums[counts == 0] = 0.0
-    thirds = safe_div(sums[:, :3], counts[:, :3])
-    count = counts[:, :3].sum(axis=1)
-    mean = np.where(count >= max(1, min_count), safe_div(sums[:, :3].sum(axis=1), count), np.nan)
-    tilt = np.fmax(np.fmax(thirds[:, 0], thirds[:, 1]), thirds[:, 2]) - np.fmin(
-        np.fmin(thirds[:, 0], thirds[:, 1]), thirds[:, 2])
-    tilt = np.where(count >= 3, tilt, np.nan)
-    return InteriorStats(mean, count, tilt)
+    counts = np.diff(flat, append=n).reshape(k, 4)
+    return np.add.reduceat(v, np.minimum(flat, n - 1)).reshape(k, 4), counts
+
+
+_STATS_EXACT: list[bool] = []
+
+
+def _compiled_stats():
+    """The compiled :func:`interior_stats` loop when built and switched on, and when it adds exactly as
+    this numpy's ``reduceat`` and ``sum`` do (checked once per process on a probe; otherwise the numpy
+    route runs)."""
+    fast = _compiled()
+    if fast is None:
+        return None
+    if not _STATS_EXACT:
+        _STATS_EXACT.append(_probe_stats(fast))
+    return fast if _STATS_EXACT[0] else None
+
+
+def _probe_stats(fast) -> bool:
+    """The compiled and the numpy route agree bit for bit on interiors of 0 to 300 samples and a few
+    long ones (numpy's pairwise summation splits those), values spanning 18 decades."""
+    rng = np.random.default_rng(181)
+    v = rng.normal(size=6000) * 10.0 ** rng.integers(-9, 9, size=6000)
+    length = np.concatenate((np.arange(0, 300), [511, 512, 1000, 1031, 1800])).astype(np.int64)
+    starts = np.sort(rng.integers(0, 4000, size=length.size)).astype(np.int64)
+    ends = starts + length
+    # interiors that reach the last sample or beyond it (the reference route clips their bounds)
+    starts = np.concatenate((starts, [5990, 5995, 5999, 5999])).astype(np.int64)
+    ends = np.concatenate((ends, [6000, 6000, 6000, 6003])).astype(np.int64)
+    mean, tilt = np.empty(starts.size), np.empty(starts.size)
+    fast.interior_stats(v, starts, ends, 1, mean, tilt)
+    ref = _interior_stats_numpy(v, starts, ends, 1)
+    return bool(np.array_equal(ref.mean, mean, equal_nan=True) and np.array_equal(ref.tilt, tilt, equal_nan=True))

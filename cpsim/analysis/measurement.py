@@ -34,13 +34,13 @@ from ..errors import ParameterError
 from ..units import format_si
 from ..waveform import Waveform
 from ._util import choose, expand_ranges, finite_median
-from .edges import Transitions, find_transitions
-from .levels import MAX_LEVEL_POINTS, ThresholdMethod, code_step, estimate_levels
+from .edges import Transitions, find_transitions, sorted_search, value_span
+from .levels import MAX_LEVEL_POINTS, ThresholdMethod, code_step, levels_of_sample, subsample_index
 from .pwm import PLATEAU_FRACTIONS, CycleTable, edge_measurements, measure_cycles, plateau_layout
 from .result import PilotMeasurement
 from .states import REASON_CODES, Reason, reason_text
 from .steady import dc_units
-from .timeline import CYCLE, Segment, Units, build_timeline, cycle_units, partial_units, plateau_times
+from .timeline import CYCLE, Segment, Segments, Units, build_timeline, cycle_units, partial_units, plateau_times
 from .trust import assess_input, level_uncertainty
 
 __all__ = ["measure", "measure_pilot", "PilotMeasurement"]
@@ -241,12 +241,15 @@ def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="w
     if not nominal / dt < 1e12:
         raise ParameterError(f"sample interval {dt:.3g} s is not a physical capture (more than 1e12 samples "
                              "per pilot period)")
-    if not np.isfinite(float(v.max()) - float(v.min())):
+    # one pass over the samples: their span, and the subsample the levels are estimated from
+    sample_index = subsample_index(n, max_points)
+    span, sample_v = value_span(v, sample_index)
+    if not np.isfinite(span):
         raise ParameterError("values span more than the float range: not a voltage capture")
     base = dict(profile=prof.name, channel=str(channel), t_start=float(t[0]), t_end=float(t[-1]),
                 sample_rate_hz=1.0 / dt, n_samples=int(n))
 
-    levels = estimate_levels(v, max_points=max_points, threshold=threshold)
+    levels = levels_of_sample(sample_index, sample_v, threshold=threshold)
     notes = _time_axis_notes(t, levels.sample_index, dt)
     transitions = Transitions.empty()
     if levels.two_level:
@@ -346,8 +349,8 @@ def _with_input_checks(m: PilotMeasurement, levels, prof, metadata) -> PilotMeas
         return m
     first = issues[0]
     nan = float("nan")
-    segments = tuple(replace(s, state="invalid", reason=first.message, reason_code=first.code, current_a=nan,
-                             digital_comm=False) for s in m.segments)
+    segments = Segments(replace(s, state="invalid", reason=first.message, reason_code=first.code, current_a=nan,
+                                digital_comm=False) for s in m.segments)
     clipped = {i.level for i in issues if i.code == "clipped"}
     v_high, u_high = (nan, nan) if "high" in clipped else (m.v_high, m.v_high_uncertainty_v)
     v_low, u_low = (nan, nan) if "low" in clipped else (m.v_low, m.v_low_uncertainty_v)
@@ -365,7 +368,7 @@ def _spread(sample_index, sample_v, starts, ends, mean, rows) -> float:
         return float("nan")
     lo, hi = starts[rows], ends[rows]
     if sample_index is not None:
-        lo, hi = np.searchsorted(sample_index, lo), np.searchsorted(sample_index, hi)
+        lo, hi = sorted_search(sample_index, lo), sorted_search(sample_index, hi)
     pos, group = expand_ranges(lo, hi)
     dev = sample_v[pos] - mean[rows][group]
     dev = dev[np.isfinite(dev)]
@@ -388,6 +391,6 @@ def _unusable(reason: int, prof, opts, notes, base, t) -> PilotMeasurement:
                   float("nan"), float("nan"), False, 0, text, code)
     nan = float("nan")
     return PilotMeasurement("invalid", text, nan, nan, nan, nan, nan, nan, nan, nan, False, False, False, 0,
-                            nan, nan, nan, nan, (seg,), CycleTable.empty(), notes=tuple(notes), reason_code=code,
-                            **base)
+                            nan, nan, nan, nan, Segments((seg,)), CycleTable.empty(), notes=tuple(notes),
+                            reason_code=code, **base)
 

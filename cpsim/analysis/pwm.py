@@ -15,12 +15,12 @@ measured edge to edge and only then summarised, like sigrok's PWM decoder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._util import safe_div
-from .edges import EdgeTiming, Transitions, edge_peaks, edge_timing
+from .edges import EdgeTiming, Transitions, _compiled, timing_and_peaks
 from .levels import InteriorStats, interior_stats
 from .states import INVALID, Reason, classify_pwm, diode_fault, state_names
 
@@ -68,6 +68,9 @@ class Plateaus:
     ends: np.ndarray
     stats: InteriorStats
     duration_s: np.ndarray
+    # (t, t[entry_index], t[exit_index]) as read by plateau_layout, so edge_measurements given the same
+    # ``t`` does not read the scattered edge times again
+    _edge_times: tuple | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return int(self.first.size)
@@ -82,22 +85,45 @@ def plateau_layout(t: np.ndarray, v: np.ndarray, transitions: Transitions, *, dc
     first = np.concatenate(([0], transitions.entry_index)).astype(np.int64)
     last = np.concatenate((transitions.exit_index, [n - 1])).astype(np.int64)
     p = first.size
-    duration = t[last] - t[first]
+    # the edges' times, read once (the reads are scattered over the capture)
+    t_entry, t_exit = t[transitions.entry_index], t[transitions.exit_index]
+    duration = np.concatenate((t_exit, t[-1:])) - np.concatenate((t[:1], t_entry))
     head = np.zeros(p, dtype=bool)
     head[0] = True
     tail = np.zeros(p, dtype=bool)
     tail[-1] = True
     # a long plateau inside a regular train of edges is half a slow PWM period (a wrong timer
     # prescaler), not a steady stretch; with no edge at all the capture is one steady plateau
-    periodic = _in_periodic_train(t, transitions)
+    periodic = _in_periodic_train(t_entry, transitions)
     steady = ((duration > dc_min_s) & ~periodic) | (head & tail)
     single = ~steady & ~head & ~tail
     need_start = ~head & ~single
     need_end = ~tail & ~single
-    length = last - first + 1
     nominal = max(3, int(round(nominal_period_s / dt)))
     settle = int(np.ceil(settle_s / dt))
     a, b = fractions
+    geometry = (first, last, single, need_start, need_end, settle, nominal, float(a), float(b))
+    fast = _compiled()
+    if fast is None:
+        starts, ends, interior_start, interior_end = _interiors(*geometry)
+    else:
+        n_rows = int(np.count_nonzero(need_start | single)) + int(np.count_nonzero(need_end))
+        starts, ends = np.empty(n_rows, dtype=np.int64), np.empty(n_rows, dtype=np.int64)
+        interior_start, interior_end = np.empty(p, dtype=np.int64), np.empty(p, dtype=np.int64)
+        fast.plateau_interiors(*geometry, starts, ends, interior_start, interior_end)
+    stats = interior_stats(v, starts, ends, min_count=1)  # a coarse plateau may hold one settled sample
+    mean = np.append(stats.mean, np.nan)  # index -1 -> NaN
+    level_start = mean[interior_start]
+    level_end = mean[interior_end]
+    return Plateaus(first, last, steady, single, level_start, level_end, interior_start, interior_end,
+                    starts, ends, stats, duration, (t, t_entry, t_exit))
+
+
+def _interiors(first, last, single, need_start, need_end, settle: int, nominal: int, a: float, b: float):
+    """``(starts, ends, interior_start, interior_end)`` of the plateaus (numpy reference route of the
+    compiled ``plateau_interiors``): see :class:`Plateaus`."""
+    p = first.size
+    length = last - first + 1
     lm = np.minimum(np.where(need_start & need_end, length // 2, length), nominal)
 
     # one interior per short plateau, up to two (after its start, before its end) per long one
@@ -115,28 +141,25 @@ def plateau_layout(t: np.ndarray, v: np.ndarray, transitions: Transitions, *, dc
     s_end = base + np.ceil(a * lm).astype(np.int64)
     e_end = base + np.floor(b * lm).astype(np.int64)
     has_start = need_start | single
-    key = np.concatenate((2 * np.flatnonzero(has_start), 2 * np.flatnonzero(need_end) + 1))
-    order = np.argsort(key, kind="stable")
+    # interiors in time order: each plateau's start interior (if any), then its end interior (if any)
+    per = has_start.astype(np.int64) + need_end
+    row0 = np.cumsum(per) - per
+    row_s, row_e = row0[has_start], (row0 + has_start)[need_end]
+    n_rows = int(per.sum())
+    lo_b, hi_b, starts, ends = (np.empty(n_rows, dtype=np.int64) for _ in range(4))
+    for out, at_start, at_end in ((lo_b, first, first), (hi_b, last + 1, last + 1), (starts, s_start, s_end),
+                                  (ends, e_start, e_end)):
+        out[row_s] = at_start[has_start]
+        out[row_e] = at_end[need_end]
     # clamped inside their plateau, so interiors stay ascending even for a pulse shorter than the settle time
-    lo_b = np.concatenate((first[has_start], first[need_end]))[order]
-    hi_b = np.concatenate((last[has_start], last[need_end]))[order] + 1
-    starts = np.clip(np.concatenate((s_start[has_start], s_end[need_end]))[order], lo_b, hi_b)
-    ends = np.clip(np.concatenate((e_start[has_start], e_end[need_end]))[order], starts, hi_b)
-    stats = interior_stats(v, starts, ends, min_count=1)  # a coarse plateau may hold one settled sample
-
-    row = np.empty(key.size, dtype=np.int64)
-    row[order] = np.arange(key.size)
+    np.clip(starts, lo_b, hi_b, out=starts)
+    np.clip(ends, starts, hi_b, out=ends)
     interior_start = np.full(p, -1, dtype=np.int64)
     interior_end = np.full(p, -1, dtype=np.int64)
-    n_start = int(has_start.sum())
-    interior_start[has_start] = row[:n_start]
-    interior_end[need_end] = row[n_start:]
+    interior_start[has_start] = row_s
+    interior_end[need_end] = row_e
     interior_end[single] = interior_start[single]
-    mean = np.append(stats.mean, np.nan)  # index -1 -> NaN
-    level_start = mean[interior_start]
-    level_end = mean[interior_end]
-    return Plateaus(first, last, steady, single, level_start, level_end, interior_start, interior_end,
-                    starts, ends, stats, duration)
+    return starts, ends, interior_start, interior_end
 
 
 MIN_PLATEAU_SAMPLES = 2
@@ -150,8 +173,9 @@ PERIOD_AGREEMENT = 0.05
 wider than oscillator tolerance, far narrower than a change of state)."""
 
 
-def _in_periodic_train(t: np.ndarray, transitions: Transitions) -> np.ndarray:
-    """Per plateau (``len(transitions) + 1``): both its edges lie in a regular train of PWM periods.
+def _in_periodic_train(t_entry: np.ndarray, transitions: Transitions) -> np.ndarray:
+    """Per plateau (``len(transitions) + 1``): both its edges lie in a regular train of PWM periods
+    (``t_entry``: the time [s] of each edge's band entry).
 
     A period runs from one rising edge to the next; it is regular when it is at most
     :data:`MAX_PWM_PERIOD_S` and agrees with the period before or after it within
@@ -162,19 +186,16 @@ def _in_periodic_train(t: np.ndarray, transitions: Transitions) -> np.ndarray:
     rise_i = np.flatnonzero(transitions.rising)
     if rise_i.size < 3:
         return out
-    r = t[transitions.entry_index[rise_i]]
+    r = t_entry[rise_i]
     period = np.diff(r)
     agree = np.abs(np.diff(period)) <= PERIOD_AGREEMENT * period[:-1]
     regular = (period <= MAX_PWM_PERIOD_S) & (np.append(agree, False) | np.insert(agree, 0, False))
-    # the period each edge lies in (a rising edge starts period k and ends period k - 1)
-    k = np.searchsorted(rise_i, np.arange(e), side="right") - 1
-    inside = (k >= 0) & (k < period.size)
-    in_regular = np.zeros(e, dtype=bool)
-    in_regular[inside] = regular[k[inside]]
-    ends_regular = np.zeros(e, dtype=bool)
-    at_rise = transitions.rising & (k >= 1) & (k - 1 < period.size)
-    ends_regular[at_rise] = regular[k[at_rise] - 1]
-    member = in_regular | ends_regular
+    # the period each edge lies in (a rising edge starts period k and ends period k - 1): the rising
+    # edges up to and including it, less one; padded, so k = -1 and k = len(period) read False
+    c = np.cumsum(transitions.rising, dtype=np.int64)  # k + 1
+    padded = np.concatenate(([False], regular, [False]))
+    member = padded[c]  # in a regular period
+    member |= transitions.rising & padded[c - 1]  # ends one (c - 1 >= 0 at a rising edge)
     out[1:e] = member[:-1] & member[1:]  # plateau j lies between edge j - 1 and edge j
     return out
 
@@ -231,6 +252,17 @@ class CycleTable:
     def frequency_hz(self) -> np.ndarray:
         return 1.0 / self.period_s
 
+    def to_frame(self):
+        """The cycles as a ``pandas.DataFrame``, one row per cycle (SI units, ``duty`` a fraction)."""
+        import pandas as pd
+
+        cols = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        cols["frequency_hz"] = self.frequency_hz
+        return pd.DataFrame(cols)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame()._repr_html_()
+
     @classmethod
     def empty(cls) -> CycleTable:
         f = np.zeros(0)
@@ -261,7 +293,12 @@ def edge_measurements(t: np.ndarray, v: np.ndarray, transitions: Transitions, pl
     ``peak`` the extreme after the edge [V] (overshoot).
     """
     e = len(transitions)
-    band_s = t[transitions.entry_index] - t[transitions.exit_index]
+    known = plateaus._edge_times
+    if known is not None and known[0] is t and known[1].size == e:
+        t_entry, t_exit = known[1], known[2]
+    else:
+        t_exit, t_entry = t[transitions.exit_index], t[transitions.entry_index]
+    band_s = t_entry - t_exit
     d = plateaus.duration_s
     ref = np.minimum(d[:-1], nominal_period_s) + np.minimum(d[1:], nominal_period_s)
     # judged in samples too: a crossing seen over k sample intervals took more than (k - 2) of them
@@ -269,19 +306,23 @@ def edge_measurements(t: np.ndarray, v: np.ndarray, transitions: Transitions, pl
     dt = (t[-1] - t[0]) / (t.size - 1)
     sharp = band_s - 2 * dt <= max_edge_fraction * ref
     before, after = _edge_references(plateaus)
-    sel = np.flatnonzero(sharp)
-    timing_sel = edge_timing(t, v, transitions.exit_index[sel], transitions.entry_index[sel],
-                             before[sel], after[sel])
-    full = [np.full(e, np.nan) for _ in range(3)]
-    for f, part in zip(full, (timing_sel.t_first, timing_sel.t_mid, timing_sel.t_last)):
-        f[sel] = part
-    timing = EdgeTiming(*full)
-    coarse = 0.5 * (t[transitions.exit_index] + t[transitions.entry_index])
-    t_mid = np.where(np.isfinite(timing.t_mid), timing.t_mid, coarse)
     limit = np.append(transitions.exit_index[1:], v.size - 1)
-    peak = np.full(e, np.nan)
-    peak[sel] = edge_peaks(v, transitions.exit_index[sel], transitions.entry_index[sel], transitions.rising[sel],
-                           limit[sel], int(np.ceil(settle_s / dt)))
+    settle = int(np.ceil(settle_s / dt))
+    ex, en, rising = transitions.exit_index, transitions.entry_index, transitions.rising
+    if sharp.all():  # the usual case: every edge is timed, no selection to copy
+        timing, peak = timing_and_peaks(t, v, ex, en, before, after, rising, limit, settle)
+    else:
+        sel = np.flatnonzero(sharp)
+        timing_sel, peak_sel = timing_and_peaks(t, v, ex[sel], en[sel], before[sel], after[sel], rising[sel],
+                                                limit[sel], settle)
+        full = [np.full(e, np.nan) for _ in range(3)]
+        for f, part in zip(full, (timing_sel.t_first, timing_sel.t_mid, timing_sel.t_last)):
+            f[sel] = part
+        timing = EdgeTiming(*full)
+        peak = np.full(e, np.nan)
+        peak[sel] = peak_sel
+    coarse = 0.5 * (t_exit + t_entry)
+    t_mid = np.where(np.isfinite(timing.t_mid), timing.t_mid, coarse)
     return timing, t_mid, sharp, band_s, peak
 
 
@@ -300,6 +341,51 @@ def _edge_references(plateaus: Plateaus) -> tuple[np.ndarray, np.ndarray]:
     if p >= 4 and not plateaus.steady[-1] and plateaus.single[-3]:
         after[-1] = plateaus.level_end[-3]
     return before, after
+
+
+def _cycle_columns(anchor, from_rising: bool, plateaus: Plateaus, timing: EdgeTiming, t_mid, sharp, band_s, peak):
+    """The per-cycle columns of :func:`measure_cycles` (numpy reference route of the compiled
+    ``cycle_columns``): times, levels, edges, flatness, and the key figures of the sanity checks."""
+    a1, a2 = anchor + 1, anchor + 2
+    if from_rising:
+        hi_p, lo_p, r_e, f_e = a1, a2, anchor, a1
+    else:
+        hi_p, lo_p, r_e, f_e = a2, a1, a1, anchor
+    t0 = t_mid[anchor]
+    t2 = t_mid[a2]
+    period = t2 - t0
+    high_time = t_mid[a1] - t0 if from_rising else t2 - t_mid[a1]  # falling minus rising edge
+    duty = high_time / np.where(period > 0, period, np.nan)
+    st = plateaus.stats
+    hi_row = plateaus.interior_start[hi_p]
+    lo_row = plateaus.interior_start[lo_p]
+    v_high = st.mean[hi_row]
+    v_low = st.mean[lo_row]
+    swing = v_high - v_low
+    rise_start, fall_start = timing.t_first[r_e], timing.t_first[f_e]
+    rise_time = timing.t_last[r_e] - rise_start  # = timing.transition_s[r_e]
+    fall_time = timing.t_last[f_e] - fall_start
+    overshoot = safe_div(peak[r_e] - v_high, swing)
+    undershoot = safe_div(v_low - peak[f_e], swing)
+    tilt = np.fmax(st.tilt[hi_row], st.tilt[lo_row])
+    held = plateaus.last - plateaus.first + 1  # samples between the band crossings
+    slow = ~(sharp[r_e] & sharp[f_e])
+    slow_value = np.fmax(band_s[r_e], band_s[f_e]) / period
+    fewest = np.minimum(held[hi_p], held[lo_p])
+    return (t0, period, duty, v_high, v_low, rise_time, fall_time, overshoot, undershoot, tilt, rise_start,
+            fall_start, slow_value, fewest, slow)
+
+
+def _cycle_columns_compiled(anchor, from_rising: bool, plateaus: Plateaus, timing: EdgeTiming, t_mid, sharp,
+                            band_s, peak):
+    """:func:`_cycle_columns` in one compiled loop over the cycles."""
+    k = anchor.size
+    outs = tuple(np.empty(k) for _ in range(13)) + (np.empty(k, dtype=np.int64), np.empty(k, dtype=bool))
+    ins = tuple(np.ascontiguousarray(a) for a in (t_mid, plateaus.interior_start, plateaus.stats.mean,
+                                                  plateaus.stats.tilt, timing.t_first, timing.t_last, peak, band_s,
+                                                  sharp, plateaus.first, plateaus.last))
+    _compiled().cycle_columns(np.ascontiguousarray(anchor, dtype=np.int64), bool(from_rising), ins, outs)
+    return outs
 
 
 def measure_cycles(transitions: Transitions, plateaus: Plateaus, timing: EdgeTiming, t_mid: np.ndarray,
@@ -332,41 +418,31 @@ def measure_cycles(transitions: Transitions, plateaus: Plateaus, timing: EdgeTim
     if anchor.size == 0:
         anchor = anchors(False)
         from_rising = False
+    a1, a2 = anchor + 1, anchor + 2
     if from_rising:
-        hi_p, lo_p, r_e, f_e = anchor + 1, anchor + 2, anchor, anchor + 1
+        hi_p, lo_p, r_e, f_e = a1, a2, anchor, a1
     else:
-        hi_p, lo_p, r_e, f_e = anchor + 2, anchor + 1, anchor + 1, anchor
-    t0 = t_mid[anchor]
-    period = t_mid[anchor + 2] - t0
-    high_time = t_mid[anchor + 1 if from_rising else anchor + 2] - t_mid[r_e]
-    duty = high_time / np.where(period > 0, period, np.nan)
-    st = plateaus.stats
-    hi_row = plateaus.interior_start[hi_p]
-    lo_row = plateaus.interior_start[lo_p]
-    v_high = st.mean[hi_row]
-    v_low = st.mean[lo_row]
-    swing = v_high - v_low
-    rise_time = timing.transition_s[r_e]
-    fall_time = timing.transition_s[f_e]
-    overshoot = safe_div(peak[r_e] - v_high, swing)
-    undershoot = safe_div(v_low - peak[f_e], swing)
-    tilt = np.fmax(st.tilt[hi_row], st.tilt[lo_row])
-    held = plateaus.last - plateaus.first + 1  # samples between the band crossings
+        hi_p, lo_p, r_e, f_e = a2, a1, a1, anchor
+    fast = _compiled()
+    columns = _cycle_columns_compiled if fast is not None else _cycle_columns
+    (t0, period, duty, v_high, v_low, rise_time, fall_time, overshoot, undershoot, tilt, rise_start, fall_start,
+     slow_value, fewest, slow) = columns(anchor, from_rising, plateaus, timing, t_mid, sharp, band_s, peak)
 
     codes, reason = classify_pwm(v_high, v_low, profile)
     value = np.where(reason == Reason.LOW_NOT_NEGATIVE, v_low, v_high)
     checks = (  # later rules override earlier ones: the most basic reason wins
         (tilt > max_tilt_v, Reason.NOT_FLAT, tilt),
-        (~(sharp[r_e] & sharp[f_e]), Reason.SLOW_EDGES, np.fmax(band_s[r_e], band_s[f_e]) / period),
-        (np.minimum(held[hi_p], held[lo_p]) < MIN_PLATEAU_SAMPLES, Reason.FEW_SAMPLES,
-         np.minimum(held[hi_p], held[lo_p]).astype(float)),
+        (slow, Reason.SLOW_EDGES, slow_value),
+        (fewest < MIN_PLATEAU_SAMPLES, Reason.FEW_SAMPLES, fewest),
     )
+    codes, reason = codes.astype(np.int8), reason.astype(np.int8)
     for bad, why, val in checks:
-        codes = np.where(bad, INVALID, codes).astype(np.int8)
-        reason = np.where(bad, why, reason).astype(np.int8)
-        value = np.where(bad, val, value)
+        if bad.any():
+            codes = np.where(bad, INVALID, codes).astype(np.int8)
+            reason = np.where(bad, why, reason).astype(np.int8)
+            value = np.where(bad, val.astype(float), value)
     diode = diode_fault(v_high, v_low, profile) & (codes != INVALID)
     table = CycleTable(t0, period, duty, v_high, v_low, rise_time, fall_time, overshoot, undershoot, tilt,
-                       state_names(codes), reason, diode, timing.t_first[r_e], timing.t_first[f_e])
+                       state_names(codes), reason, diode, rise_start, fall_start)
     index = CycleIndex(anchor, hi_p, lo_p, r_e, f_e, codes, value)
     return table, index

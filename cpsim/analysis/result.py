@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..units import format_si
 from .pwm import CycleTable
 from .timeline import Segment
 
@@ -138,6 +139,32 @@ class PilotMeasurement:
             }
         return out
 
+    def __repr__(self) -> str:
+        faults = ", ".join(f.code for f in self.faults) or "none"
+        return (f"PilotMeasurement(state={self.state!r}, v_high={_v(self.v_high)}, v_low={_v(self.v_low)}, "
+                f"duty={_pct(self.duty)}, frequency={format_si(self.frequency_hz, 'Hz', 6)}, "
+                f"{len(self.segments)} segment(s), {len(self.cycles)} cycle(s), faults: {faults})")
+
+    def __str__(self) -> str:
+        return self.format_table()
+
+    def _repr_html_(self) -> str:
+        rows = [("state", self.state + (f" ({self.reason})" if self.reason else "")),
+                ("v_high", _v(self.v_high, self.v_high_uncertainty_v)),
+                ("v_low", _v(self.v_low, self.v_low_uncertainty_v)),
+                ("duty", _pct(self.duty)), ("frequency", format_si(self.frequency_hz, "Hz", 6)),
+                ("current", format_si(self.current_a, "A")), ("rise / fall", f"{format_si(self.rise_time_s, 's')} / "
+                                                                       f"{format_si(self.fall_time_s, 's')}"),
+                ("cycles", f"{self.n_cycles} (of {len(self.cycles)})"), ("segments", len(self.segments)),
+                ("capture", f"{self.n_samples:,} samples at {format_si(self.sample_rate_hz, 'S/s')}, "
+                            f"{format_si(self.t_end - self.t_start, 's')}")]
+        rows += [("fault", f"{f.code}: {f.message}") for f in self.faults]
+        rows += [("input issue", f"{i.code}: {i.message}") for i in self.input_issues]
+        rows += [("note", n) for n in self.notes]
+        from ..display import html_table
+
+        return html_table(rows, caption=f"PilotMeasurement ({self.profile}, channel {self.channel})")
+
     def format_table(self) -> str:
         """A short human-readable report (percent and µs allowed here)."""
         def v(x, unit="V", fmt="{:+.3f}"):
@@ -166,8 +193,8 @@ class PilotMeasurement:
             ("diode fault", yes(self.diode_fault)),
             ("cycles", f"{self.n_cycles} (of {len(self.cycles)} in the capture)"),
             ("profile", self.profile),
-            ("capture", f"{self.n_samples} samples, {self.sample_rate_hz / 1e6:.3g} MS/s, "
-                        f"{(self.t_end - self.t_start) * 1e3:.3f} ms, channel {self.channel}"),
+            ("capture", f"{self.n_samples} samples, {format_si(self.sample_rate_hz, 'S/s')}, "
+                        f"{format_si(self.t_end - self.t_start, 's', 4)}, channel {self.channel}"),
         ]
         width = max(len(k) for k, _ in rows)
         lines = [f"{k:<{width}}  {val}" for k, val in rows]
@@ -184,3 +211,14 @@ class PilotMeasurement:
         for note in self.notes:
             lines.append(f"note: {note}")
         return "\n".join(lines)
+
+
+def _v(x: float, u: float = float("nan")) -> str:
+    if not np.isfinite(x):
+        return "—"
+    return f"{x:+.3f} V" + (f" ± {u:.3f} V" if np.isfinite(u) else "")
+
+
+def _pct(x: float) -> str:
+    return "—" if not np.isfinite(x) else f"{x * 100:.2f} %"
+

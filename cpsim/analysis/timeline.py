@@ -31,7 +31,7 @@ from .. import standard as std
 from ._util import group_median, group_sum_count, next_true, previous_true, run_starts, safe_div
 from .states import INVALID, REASON_CODES, Reason, is_x2, reason_text, state_names
 
-__all__ = ["Segment", "Units", "Timeline", "cycle_units", "partial_units", "build_timeline"]
+__all__ = ["Segment", "Segments", "Units", "Timeline", "cycle_units", "partial_units", "build_timeline"]
 
 CYCLE, DC, PARTIAL = 0, 1, 2
 INHERIT = -1
@@ -97,6 +97,19 @@ def _json_value(x):
     if isinstance(x, (float, np.floating)):
         return float(x) if np.isfinite(x) else None
     return x
+
+
+class Segments(tuple):
+    """The timeline: a tuple of :class:`Segment`, with :meth:`to_frame` for notebooks."""
+
+    def to_frame(self):
+        """The segments as a ``pandas.DataFrame``, one row per segment (SI units)."""
+        import pandas as pd
+
+        return pd.DataFrame([asdict(s) for s in self], columns=list(Segment.__dataclass_fields__))
+
+    def _repr_html_(self) -> str:
+        return self.to_frame()._repr_html_()
 
 
 @dataclass(frozen=True)
@@ -401,4 +414,4 @@ def build_timeline(units: Units, cycles, profile, *, duty_tol: float, min_segmen
             frequency_hz=float(safe_div(1.0, period[i])), v_high=float(v_high[i]), v_low=float(v_low[i]),
             diode_fault=bool(seg_diode[i]), n_cycles=int(n_cycles[i]), reason=reason, reason_code=code,
         ))
-    return Timeline(tuple(segments), units, seg, member, seg_code, v_high_std, n_cycles)
+    return Timeline(Segments(segments), units, seg, member, seg_code, v_high_std, n_cycles)

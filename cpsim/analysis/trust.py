@@ -82,26 +82,60 @@ def clipped_extremes(x: np.ndarray) -> list[tuple[str, float]]:
             continue
         near = (x >= ext - width) if side == "high" else (x <= ext + width)
         # a noise tail inside the plateau: values off the extreme with the extreme on both sides of them
-        # (an edge settling onto the level approaches it from one side only)
-        tail = near & ~at & _bracketed(at)
+        # (an edge settling onto the level approaches it from one side only); judged on the few points
+        # near the extreme, not on every point
+        off_mask = near & ~at
+        tail = _bracketed_points(np.flatnonzero(at), off_mask)
+        n_off = int(np.count_nonzero(off_mask))
         # the commonest value is the extreme, with a noise tail of several values on one side only
         values, counts = np.unique(x[tail], return_counts=True)
-        cut_cloud = (n_at >= CLIP_PILE_FRACTION * np.count_nonzero(near) and values.size >= 3
+        cut_cloud = (n_at >= CLIP_PILE_FRACTION * (n_at + n_off) and values.size >= 3
                      and n_at > int(counts.max()))
-        flat = np.count_nonzero(tail) == 0 and np.count_nonzero(near & ~at) <= 0.05 * n_at \
-            and _noisy_plateau(x, other, width, side)
+        flat = tail.size == 0 and n_off <= 0.05 * n_at and _noisy_plateau(x, other, width, side)
         if cut_cloud or flat:
             found.append((side, ext))
     return found
 
 
 def _bracketed(mask: np.ndarray, reach: int = 8) -> np.ndarray:
-    """Points with a ``mask`` point among the ``reach`` points before them and among those after them."""
+    """Points with a ``mask`` point among the ``reach`` points before them and among those after them
+    (over every point: the reference :func:`_bracketed_points` is tested against)."""
     cs = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
     i = np.arange(mask.size)
     before = cs[i] - cs[np.maximum(i - reach, 0)]
     after = cs[np.minimum(i + 1 + reach, mask.size)] - cs[i + 1]
     return (before > 0) & (after > 0)
+
+
+def _bracketed_points(marks: np.ndarray, mask: np.ndarray, reach: int = 8) -> np.ndarray:
+    """Sorted indices of the ``mask`` points with a mark (sorted indices ``marks``) among the ``reach``
+    points before them and among those after them: ``np.flatnonzero(mask & _bracketed(marked, reach))``.
+
+    Only points up to ``reach`` after a mark can qualify, so a few marks are judged on their
+    neighbourhoods and not on every point of ``mask``.
+    """
+    if marks.size * reach < mask.size // 8:
+        near = np.unique((marks[:, None] + np.arange(1, reach + 1)).ravel())
+        near = near[near < mask.size]
+        points = near[mask[near]]
+    else:
+        points = np.flatnonzero(mask)
+    return points[_bracketed_at(marks, points, reach)]
+
+
+def _bracketed_at(marks: np.ndarray, points: np.ndarray, reach: int = 8) -> np.ndarray:
+    """``_bracketed(mask, reach)[points]`` from the sorted indices ``marks`` of the ``mask`` points: for
+    each of the sorted ``points``, a mark among the ``reach`` indices before it and among those after it."""
+    if marks.size == 0 or points.size == 0:
+        return np.zeros(points.size, dtype=bool)
+    j = np.searchsorted(marks, points)  # marks[j - 1] < point <= marks[j]
+    prev = marks[np.maximum(j - 1, 0)]
+    nxt = marks[np.minimum(j, marks.size - 1)]
+    # a point that is itself a mark has the mark at j; the next one after it is at j + 1
+    nxt = np.where(nxt == points, marks[np.minimum(j + 1, marks.size - 1)], nxt)
+    before = (j > 0) & (points - prev <= reach)
+    after = (nxt > points) & (nxt - points <= reach)
+    return before & after
 
 
 def _noisy_plateau(x: np.ndarray, ext: float, width: float, clipped_side: str) -> bool:
@@ -112,8 +146,9 @@ def _noisy_plateau(x: np.ndarray, ext: float, width: float, clipped_side: str) -
         return False
     values, counts = np.unique(x[near], return_counts=True)
     mode = x == values[np.argmax(counts)]
-    inside = near & ~mode & _bracketed(mode)
-    return bool(values.size >= 3 and np.count_nonzero(inside) >= 0.2 * np.count_nonzero(near))
+    off = np.flatnonzero(near & ~mode)
+    inside = np.count_nonzero(_bracketed_at(np.flatnonzero(mode), off))
+    return bool(values.size >= 3 and inside >= 0.2 * np.count_nonzero(near))
 
 
 def _healthy(v_high: float, v_low: float, pwm: bool, profile: LimitsProfile) -> bool:

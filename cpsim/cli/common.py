@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from typing import Any
 
 from ..errors import ParameterError
@@ -44,13 +45,22 @@ class Parser(argparse.ArgumentParser):
 
 
 def percent(text: str) -> float:
-    """``--duty``: a percentage strictly between 0 and 100."""
+    """``--duty``: a percentage strictly between 0 and 100 (``25`` or ``25%``).
+
+    A bare value below 1 looks like a fraction (the API's 0.25 for 25 %) and is refused with the
+    likely meaning; write ``0.5%`` to mean half a percent.
+    """
+    raw = str(text).strip()
+    explicit = raw.endswith("%")
     try:
-        value = float(text)
+        value = float(raw[:-1] if explicit else raw)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a number: {text!r} (percent, e.g. 25 or 25%)") from None
     if not (0.0 < value < 100.0):
-        raise argparse.ArgumentTypeError(f"duty is in percent and must be between 0 and 100, got {text}")
+        raise argparse.ArgumentTypeError(f"is in percent and must be between 0 and 100, got {text}")
+    if value < 1.0 and not explicit:
+        raise argparse.ArgumentTypeError(f"is in percent: {text} would be {value:g} %; did you mean "
+                                         f"{value * 100:g} (%)? (write {text}% if you mean {value:g} %)")
     return value
 
 
@@ -68,7 +78,33 @@ def ohm_arg(text: str) -> float:
     """A resistance [Ω] with SPICE suffixes, or open: ``open``, ``OL`` (a meter's overload), ``inf``."""
     if text.strip().lower() in ("open", "ol", "inf", "infinity"):
         return math.inf
-    return spice_float(text)
+    return resistance(text)
+
+
+def resistance(text: str) -> float:
+    """A resistance [Ω] with SPICE suffixes; ``1M`` (SPICE's milli, the classic slip) is refused."""
+    raw = str(text).strip()
+    value = spice_float(raw)
+    if raw.endswith("M"):
+        raise argparse.ArgumentTypeError(f"{text!r} is {value:g} Ω in SPICE notation (M is milli, as m); write "
+                                         f"{raw[:-1]}meg for {raw[:-1]} MΩ, or {value:g} for milliohms")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number, with SPICE suffixes or scientific notation (``1e6``, ``10k``); 1.5 is refused."""
+    value = spice_float(text)
+    if not (math.isfinite(value) and value == math.floor(value)):
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}")
+    return int(value)
+
+
+def capacitance_pf(text: str) -> float:
+    """``--cable-pf``: picofarads as a plain number (``3100``), or farads with a SPICE suffix (``3.1n``)."""
+    raw = str(text).strip()
+    if raw and raw[-1].isalpha():
+        return spice_float(raw) * 1e12
+    return spice_float(raw)
 
 
 def channel_arg(text: str | None) -> str | int | None:
@@ -124,4 +160,45 @@ def verdict_exit(verdicts: list[str], fail_on: str | None) -> int:
         return 0
     level = VERDICTS.index(fail_on)
     return 1 if any(VERDICTS.index(v) >= level for v in verdicts) else 0
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as escapes (``\\x1b``): a capture's channel name or header
+    cannot move the cursor, recolour or retitle the user's terminal. Newlines and tabs stay."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+class _SafeStream:
+    """A text stream that writes :func:`printable` text (JSON and CSV never hold control characters)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(printable(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def terminal_safe(stream: Any) -> Any:
+    """Wrap ``stream`` (stdout or stderr) so that nothing printed through it is a control sequence."""
+    return stream if isinstance(stream, _SafeStream) else _SafeStream(stream)
+
+
+_STATUS = {"quiet": False}
+
+
+def set_quiet(quiet: bool) -> None:
+    """``--quiet``: status lines ("wrote ...") are not printed; results and errors still are."""
+    _STATUS["quiet"] = bool(quiet)
+
+
+def status(message: str) -> None:
+    """A status line for the user (what was written where), unless ``--quiet``."""
+    if not _STATUS["quiet"]:
+        print(message)
 

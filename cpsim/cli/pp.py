@@ -26,13 +26,13 @@ def add_parser(sub: Any, units_note: str) -> None:
                          "--released-ohm/--pressed-ohm type1; a lone --v-pp must fit only one)")
     dg.add_argument("--released-ohm", type=ohm_arg, help="type1: PP-PE in Ω, release button released")
     dg.add_argument("--pressed-ohm", type=ohm_arg, help="type1: PP-PE in Ω, release button pressed")
-    dg.add_argument("--v-pp", type=float, help="V(PP) in V: type1 at the vehicle inlet (button released), "
+    dg.add_argument("--v-pp", type=spice_float, help="V(PP) in V: type1 at the vehicle inlet (button released), "
                                                "type2 at the EVSE")
-    dg.add_argument("--v-pp-pressed", type=float, help="type1: V(PP) in V with the button pressed")
+    dg.add_argument("--v-pp-pressed", type=spice_float, help="type1: V(PP) in V with the button pressed")
     dg.add_argument("--rc-ohm", type=ohm_arg, help="type2: cable coding resistance PP-PE in Ω")
     dg.add_argument("--bands", choices=("iec2010", "everest"), default="iec2010",
                     help="type2 Rc decision bands (default iec2010)")
-    dg.add_argument("--supply-v", type=float, help="type2 with --v-pp: EVSE pull-up supply in V (5)")
+    dg.add_argument("--supply-v", type=spice_float, help="type2 with --v-pp: EVSE pull-up supply in V (5)")
     dg.add_argument("--pullup-ohm", type=spice_float, help="type2 with --v-pp: EVSE pull-up in Ω (1k)")
     dg.add_argument("--json", action="store_true",
                     help="print one JSON object: code, verdict, next_step, expected, measured, readings_ohm (Ω), "

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from typing import Any
 
 from .. import standard as std
 from ..errors import ParameterError
 from ..report.html import write_report
-from ..report.model import capture_report, input_kind, montecarlo_report
+from ..report.model import capture_report, distinct_names, input_kind, montecarlo_report
 from ..units import format_percent as _pct
-from .common import add_fail_on, channel_arg, profile_arg, verdict_exit
+from .common import add_fail_on, channel_arg, profile_arg, status, verdict_exit
 
 
 def add_parser(sub: Any, units_note: str) -> None:
@@ -50,21 +52,31 @@ def cmd_report(args: Any) -> int:
         capture_profile = profile_arg(prof.name, args.threshold)
         compare.append(profile_arg(prof.name, args.threshold, label="thresholds"))
     channel = channel_arg(args.channel)
-    captures, results = [], []
+    captures, results, fleets = [], [], []
     for path in args.inputs:
         if not os.path.exists(path):
             raise ParameterError(f"{path}: no such file")
-        if input_kind(path) == "results":
+        kind = input_kind(path)
+        if kind == "fleet":  # a table of captures from `cpsim analyze DIR --out`
+            from ..report.fleet import fleet_report
+
+            fleets.append(fleet_report(path))
+        elif kind == "results":
             results.append(montecarlo_report(path, profile=prof, compare=compare))
         else:
             captures.append(capture_report(path, profile=capture_profile, fmt=args.format, channel=channel,
                                            vehicle_connected=True if args.vehicle_connected else None))
-    out = write_report(args.out, captures, results, profile=prof, title=args.title, png_dir=args.png_dir)
-    for cr in captures:
+    out = write_report(args.out, captures, results, profile=prof, title=args.title, png_dir=args.png_dir,
+                       command=" ".join(["cpsim", *map(shlex.quote, sys.argv[1:])]), fleets=fleets)
+    names = distinct_names([cr.name for cr in captures], [str(cr.info.get("path", "")) for cr in captures])
+    for name, cr in zip(names, captures):
         faults = ", ".join(f.code for f in cr.faults) or "no faults"
-        print(f"{cr.name}: {cr.measurement.state}, verdict {cr.verdict} ({faults})")
+        print(f"{name}: {cr.measurement.state}, verdict {cr.verdict} ({faults})")
     for mr in results:
         yields = "; ".join(f"{e['state']} {_pct(e['yield'][prof.name]['yield'])}" for e in mr.per_state)
         print(f"{mr.name}: {mr.summary['runs']:,} runs, yield ({prof.name}) {yields}")
-    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
+    for fr in fleets:
+        counts = ", ".join(f"{n:,} {v}" for v, n in fr.summary["verdicts"].items())
+        print(f"{fr.name}: {fr.summary['captures']:,} captures: {counts}")
+    status(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
     return verdict_exit([cr.verdict for cr in captures], args.fail_on)

@@ -6,7 +6,7 @@ import math
 import sys
 from typing import Any
 
-from .common import Parser, percent, print_json, spice_float
+from .common import Parser, capacitance_pf, count, percent, print_json, resistance, spice_float, status
 
 
 def add_parser(sub: Any, units_note: str) -> None:
@@ -24,22 +24,24 @@ def add_parser(sub: Any, units_note: str) -> None:
         epilog=units_note)
     cp.add_argument("--state", default="C",
                     help="A-D (PWM), A1-D1 (steady +12 V), E (CP shorted to PE), F (EVSE at -12 V); default C")
-    cp.add_argument("--duty", type=percent, default=25.0, help="PWM duty cycle in percent (default 25 = 15 A)")
-    cp.add_argument("--frequency", type=float, default=1000.0, help="PWM frequency in Hz (default 1000)")
-    cp.add_argument("--cable-pf", type=float, default=1000.0,
-                    help="EVSE + cable capacitance in pF (default 1000; IEC limit 3100)")
-    cp.add_argument("--periods", type=int, default=5, help="number of PWM periods (default 5)")
+    cp.add_argument("--duty", type=percent, default=25.0,
+                    help="PWM duty cycle in percent, 1-99 (default 25 = 15 A); 25%% works too")
+    cp.add_argument("--frequency", type=spice_float, default=1000.0, help="PWM frequency in Hz (default 1000)")
+    cp.add_argument("--cable-pf", type=capacitance_pf, default=1000.0,
+                    help="EVSE + cable capacitance in pF (default 1000; IEC limit 3100), or in farads with a SPICE "
+                         "suffix (3.1n)")
+    cp.add_argument("--periods", type=count, default=5, help="number of PWM periods (default 5)")
     cp.add_argument("--probe", choices=("evse", "vehicle"), default="evse",
                     help="where the CP is observed (default: the EVSE measuring point)")
-    cp.add_argument("--r1-ohm", dest="r1_ohm", type=spice_float, help="EVSE source resistance in Ω (1k)")
-    cp.add_argument("--r-detect-ohm", dest="r_detect_ohm", type=spice_float, help="vehicle 2.74 kΩ resistor in Ω")
-    cp.add_argument("--r-charge-ohm", dest="r_charge_ohm", type=spice_float, help="vehicle 1.3 kΩ resistor in Ω")
-    cp.add_argument("--r-vent-ohm", dest="r_vent_ohm", type=spice_float, help="vehicle 270 Ω resistor in Ω")
-    cp.add_argument("--v-high", dest="v_high_v", type=float, help="generator high level in V (12)")
-    cp.add_argument("--v-low", dest="v_low_v", type=float, help="generator low level in V (-12)")
+    cp.add_argument("--r1-ohm", dest="r1_ohm", type=resistance, help="EVSE source resistance in Ω (1k)")
+    cp.add_argument("--r-detect-ohm", dest="r_detect_ohm", type=resistance, help="vehicle 2.74 kΩ resistor in Ω")
+    cp.add_argument("--r-charge-ohm", dest="r_charge_ohm", type=resistance, help="vehicle 1.3 kΩ resistor in Ω")
+    cp.add_argument("--r-vent-ohm", dest="r_vent_ohm", type=resistance, help="vehicle 270 Ω resistor in Ω")
+    cp.add_argument("--v-high", dest="v_high_v", type=spice_float, help="generator high level in V (12)")
+    cp.add_argument("--v-low", dest="v_low_v", type=spice_float, help="generator low level in V (-12)")
     cp.add_argument("--rise-s", dest="rise_time_s", type=spice_float, help="generator 10-90 %% rise time in s (1u)")
     cp.add_argument("--fall-s", dest="fall_time_s", type=spice_float, help="generator fall time in s (1u)")
-    cp.add_argument("--temp-c", dest="diode_temp_c", type=float, help="vehicle diode temperature in °C (27)")
+    cp.add_argument("--temp-c", dest="diode_temp_c", type=spice_float, help="vehicle diode temperature in °C (27)")
     cp.add_argument("--fault", metavar="NAME",
                     help="simulate a fault scenario in --state: " + ", ".join(fault_names("cp")))
     cp.add_argument("--out", "-o", help="output CSV path (default: stdout)")
@@ -55,9 +57,9 @@ def add_parser(sub: Any, units_note: str) -> None:
                     help="connector family (default type1, or the --fault's)")
     pp.add_argument("--condition", help="type1: unplugged | latched | pressed (default latched); "
                                         "type2: plugged | unplugged (default plugged)")
-    pp.add_argument("--rc-ohm", type=spice_float, help="type2 cable coding resistor in Ω (default 680)")
-    pp.add_argument("--supply-v", type=float, help="pull-up supply in V (type1 5; type2 5 or 3.3)")
-    pp.add_argument("--pullup-ohm", type=spice_float, help="pull-up resistor in Ω (type1 330, type2 1k)")
+    pp.add_argument("--rc-ohm", type=resistance, help="type2 cable coding resistor in Ω (default 680)")
+    pp.add_argument("--supply-v", type=spice_float, help="pull-up supply in V (type1 5; type2 5 or 3.3)")
+    pp.add_argument("--pullup-ohm", type=resistance, help="pull-up resistor in Ω (type1 330, type2 1k)")
     pp.add_argument("--bands", choices=("iec2010", "everest"),
                     help="type2 Rc decision bands (default iec2010)")
     pp.add_argument("--fault", metavar="NAME",
@@ -81,7 +83,7 @@ def cmd_simulate_cp(args) -> int:
     if args.out:
         wave.to_csv(args.out, value_column="cp_v")
         fault = f", fault {args.fault}" if args.fault else ""
-        print(f"wrote {len(wave)} samples ({wave.duration_s * 1e3:g} ms, state {args.state}{fault}) to {args.out}")
+        status(f"wrote {len(wave)} samples ({wave.duration_s * 1e3:g} ms, state {args.state}{fault}) to {args.out}")
     else:
         wave.to_csv(sys.stdout, value_column="cp_v")
     return 0

@@ -5,7 +5,10 @@ Parse -> one library call (:mod:`cpsim.study`) -> print.
 
 from __future__ import annotations
 
+import argparse
 import math
+import os
+import sys
 import time
 from typing import Any
 
@@ -78,12 +81,20 @@ def add_parser(sub: Any, units_note: str) -> None:
                     "misclassified runs, margins to each threshold and the worst cases.",
         epilog=units_note)
     _common(mc)
-    mc.add_argument("--runs", type=int, default=1000, help="number of variations (default 1000)")
+    mc.add_argument("--runs", type=_count, default=1000,
+                    help="number of variations, e.g. 1000000 or 1e7 (default 1000); the fast engine streams its "
+                         "rows, so any count runs in bounded memory")
     mc.add_argument("--seed", type=int, help="random seed (default: drawn and reported)")
     mc.add_argument("--out", help="results file, one row per run: .parquet or .csv (rows stream to "
                                   "<out>.parts/ while running)")
     mc.add_argument("--resume", action="store_true", help="keep the finished runs in --out and run the rest")
-    mc.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    mc.add_argument("--force", action="store_true", help="replace an existing --out results file (without it, "
+                                                          "an existing file is refused: --resume or --force)")
+    progress = mc.add_mutually_exclusive_group()
+    progress.add_argument("--progress", dest="progress", action="store_true", default=None,
+                          help="a progress bar on stderr even when it is not a terminal")
+    progress.add_argument("--no-progress", dest="progress", action="store_false",
+                          help="no progress bar (the default when stderr is not a terminal: logs stay clean)")
     mc.add_argument("--worst", type=int, default=5, help="worst cases to list (default 5)")
     mc.set_defaults(func=_cmd_montecarlo)
 
@@ -147,19 +158,56 @@ def _margin_lines(thresholds) -> list[str]:
             for th in thresholds]
 
 
-def _cmd_montecarlo(args) -> int:
+def _count(text: str) -> int:
+    """``--runs``: an integer, also written as ``1e7`` or ``1_000_000``."""
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number such as 1000 or 1e6, got {text!r}") from None
+    if not (math.isfinite(value) and value == int(value)):
+        raise argparse.ArgumentTypeError(f"a whole number such as 1000 or 1e6, got {text!r}")
+    return int(value)
+
+
+def _show_progress(args) -> bool:
+    """``--progress`` / ``--no-progress``; by default a bar only on a terminal (a log gets no ``\\r`` frames)."""
+    return bool(sys.stderr.isatty()) if args.progress is None else bool(args.progress)
+
+
+def _check_out(args) -> None:
+    """An existing results file is kept unless the user says what to do with it."""
+    if args.out and not args.resume and not args.force and os.path.isfile(args.out):
+        raise ParameterError(f"{args.out} already holds results: add --resume to continue that study, --force to "
+                             "replace it, or give another --out")
+
+
+def _run_study(args, profile) -> tuple[dict, int]:
+    """(summary, rows) of the study: the fast engine streams (bounded memory), spice gathers a frame."""
+    _check_out(args)
+    if args.engine == "fast":
+        from ..study.stream import stream_montecarlo
+
+        s = stream_montecarlo(args.state, args.runs, _tolerances(args), seed=args.seed, profile=profile,
+                              judge=profile, nominal=_nominal(args), out=args.out, resume=args.resume,
+                              progress=_show_progress(args), worst=args.worst)
+        s.pop("rows_written")
+        return s, s["runs"]
     from ..study.runner import run_montecarlo
     from ..study.summary import summarize
 
+    df = run_montecarlo(args.state, args.runs, _tolerances(args), seed=args.seed, engine=args.engine,
+                        profile=profile, nominal=_nominal(args), workers=args.workers, out=args.out,
+                        resume=args.resume, progress=_show_progress(args))
+    return summarize(df, profile, worst=args.worst), len(df)
+
+
+def _cmd_montecarlo(args) -> int:
     if args.runs is None or args.runs < 1:
         raise ParameterError(f"--runs must be at least 1, got {args.runs}")
     profile = _profile(args)
     t0 = time.perf_counter()
-    df = run_montecarlo(args.state, args.runs, _tolerances(args), seed=args.seed, engine=args.engine,
-                        profile=profile, nominal=_nominal(args), workers=args.workers, out=args.out,
-                        resume=args.resume, progress=not args.no_progress)
+    summary, rows = _run_study(args, profile)
     elapsed = time.perf_counter() - t0
-    summary = summarize(df, profile, worst=args.worst)
     summary["elapsed_s"] = elapsed
     summary["out"] = args.out
     if args.json:
@@ -198,7 +246,7 @@ def _cmd_montecarlo(args) -> int:
             print(f"  run {case['run']}: read as {case['read_as']}, v_high {_num(case['v_high'])} V, "
                   f"v_low {_num(case['v_low'])} V, margin {_num(case['margin_shown_v'], '+.3f')} V")
     if args.out:
-        print(f"wrote {len(df)} rows to {args.out}")
+        print(f"wrote {rows} rows to {args.out}")
     return _errors_exit(s["errors"], "runs", args)
 
 

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ParameterError
-from ..units import check_number
+from ..units import OPEN_CIRCUIT_OHM, check_number, format_si
 
 PART_TOL = 0.03
 """Part tolerance (SIE: Rc ±3 %; assumed for J1772 R6/R7, for which no public figure exists)."""
@@ -90,6 +90,19 @@ class PPDiagnosis:
     def ok(self) -> bool:
         return self.code == "ok"
 
+    def __str__(self) -> str:
+        return f"{self.code}: {self.verdict}" + (f" (next: {self.next_step})" if self.next_step else "")
+
+    def _repr_html_(self) -> str:
+        from ..display import html_table
+
+        rows = [("code", self.code), ("verdict", self.verdict), ("measured", self.measured),
+                ("expected", self.expected), ("next step", self.next_step)]
+        if self.cable_rating_a is not None:
+            rows.append(("cable rating", f"{self.cable_rating_a:g} A ({self.bands} bands)"))
+        rows += [("note", n) for n in self.notes]
+        return html_table(rows, caption=f"PP diagnosis ({self.connector})")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict; open readings are ``None``."""
         d: dict[str, Any] = {
@@ -118,11 +131,12 @@ def near(r: float, nominal: float) -> bool:
 
 
 def ohm_text(r: float) -> str:
-    if math.isinf(r):
+    """A resistance for people: ``open`` from 1 TΩ up (:func:`cpsim.units.format_si`), else 3 digits."""
+    if r >= OPEN_CIRCUIT_OHM:
         return "open"
-    if r >= 1e3:
-        return f"{r / 1e3:.3g} kΩ"
-    return f"{r:.3g} Ω" if r < 100 else f"{r:.0f} Ω"
+    if 100 <= r < 1e3:
+        return f"{r:.0f} Ω"
+    return format_si(r, "Ω")
 
 
 def implied(r: float) -> str:

@@ -31,6 +31,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import numpy as np
 
@@ -40,6 +41,7 @@ from . import _binary
 from ._csvcore import MAX_LINE_BYTES, Table, iter_table, read_table
 from ._layout import Channel, Layout
 from ._rowerrors import line_text
+from ._spool import display_name, spooled
 from .registry import FORMATS, Format, detect_format, layout_of, list_formats
 
 __all__ = ["FORMATS", "Format", "read_capture", "read_channels", "iter_chunks", "list_formats", "detect_format"]
@@ -53,7 +55,7 @@ def read_capture(path: str | os.PathLike[str], *, fmt: str | None = None, channe
     Parameters
     ----------
     path : str or os.PathLike
-        The capture file.
+        The capture file; ``"-"`` reads standard input (a pipe or FIFO is read the same way).
     fmt : str, optional
         Force a layout by name (see :func:`list_formats`); by default it is detected.
     channel : str or int, optional
@@ -77,19 +79,32 @@ def read_capture(path: str | os.PathLike[str], *, fmt: str | None = None, channe
         Unknown or ambiguous layout, malformed content (naming the line), or a channel
         that is not in the file (listing those present).
     """
-    layout = layout_of(path, fmt)
-    chosen, why = _select(layout, channel)
-    if isinstance(layout, _binary.Capture):
-        return _binary.waveforms(layout, [chosen], why)[chosen.name]
-    return _load(layout, [chosen], why)[chosen.name]
+    with spooled(path) as local:
+        layout = layout_of(local, fmt)
+        chosen, why = _select(layout, channel)
+        if isinstance(layout, _binary.Capture):
+            wave = _binary.waveforms(layout, [chosen], why)[chosen.name]
+        else:
+            wave = _load(layout, [chosen], why)[chosen.name]
+    return _named(wave, path, local)
 
 
 def read_channels(path: str | os.PathLike[str], *, fmt: str | None = None) -> dict[str, Waveform]:
     """Read every channel of a capture file: ``{channel name: Waveform}`` in file order."""
-    layout = layout_of(path, fmt)
-    if isinstance(layout, _binary.Capture):
-        return _binary.waveforms(layout, list(layout.channels), "all channels read")
-    return _load(layout, list(layout.channels), "all channels read")
+    with spooled(path) as local:
+        layout = layout_of(local, fmt)
+        if isinstance(layout, _binary.Capture):
+            waves = _binary.waveforms(layout, list(layout.channels), "all channels read")
+        else:
+            waves = _load(layout, list(layout.channels), "all channels read")
+    return {name: _named(w, path, local) for name, w in waves.items()}
+
+
+def _named(wave: Waveform, path: str | os.PathLike[str], local: str) -> Waveform:
+    """``wave`` with ``source_path`` naming what the user gave, not a spooled copy of a pipe."""
+    if os.fspath(path) != local:
+        cast(dict, wave.metadata)["source_path"] = display_name(path)  # the reader's own fresh dict
+    return wave
 
 
 def iter_chunks(
@@ -102,6 +117,11 @@ def iter_chunks(
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 2:
         raise ParameterError(f"chunk_rows must be an integer >= 2, got {chunk_rows!r}")
+    with spooled(path) as local:
+        yield from _iter_chunks(local, fmt=fmt, channel=channel, chunk_rows=int(chunk_rows))
+
+
+def _iter_chunks(path: str, *, fmt: str | None, channel: str | int | None, chunk_rows: int) -> Iterator[Waveform]:
     layout = layout_of(path, fmt)
     chosen, why = _select(layout, channel)
     if isinstance(layout, _binary.Capture):
@@ -297,10 +317,44 @@ def _sample_error(layout: Layout, t, v, ch: Channel, row0: int, exc: Exception) 
     return CaptureFormatError(message, path=layout.path, line=line)
 
 
+def _block_check(layout: Layout, channels: list[Channel]):
+    """A check of each parsed block (time increasing, finite samples): fail at the block, naming the line.
+
+    The fast test runs on the raw cells (a positive scale and an offset keep the order); only a
+    block that fails it is converted to find the exact line and message.
+    """
+    ax = layout.time
+    last: list = []  # (raw time, row) of the previous block's last row
+
+    def check(row0: int, cols: dict[int, np.ndarray]) -> None:
+        if ax.kind == "index" or (ax.kind == "column" and ax.scale > 0):
+            raw = cols[ax.col]
+            fine = bool(np.all(raw[1:] > raw[:-1])) and (not last or raw[0] > last[0][0])
+            fine = fine and (ax.kind == "index" or bool(np.isfinite(raw[[0, -1]]).all()))
+            if not fine:
+                t = _time(layout, cols, row0, copy=True)
+                before = None
+                if last:
+                    before = float(_time(layout, {ax.col: np.array([last[0][0]])}, last[0][1], copy=True)[0])
+                if not np.isfinite(t).all():
+                    raise _sample_error(layout, t, np.zeros_like(t), channels[0], row0, ValueError("time"))
+                _check_increasing(layout, t, row0, before)
+            last[:] = [(raw[-1], row0 + len(raw) - 1)]
+        for ch in channels:
+            v = cols[ch.column]
+            with np.errstate(over="ignore", invalid="ignore"):
+                scaled = v * ch.scale if ch.scale != 1.0 else v
+                if not np.isfinite(scaled).all():
+                    raise _sample_error(layout, _time(layout, cols, row0, copy=True), scaled, ch, row0,
+                                        ValueError("value"))
+
+    return check
+
+
 def _load(layout: Layout, channels: list[Channel], why: str) -> dict[str, Waveform]:
     table = _table(layout, channels)
     with _translated(layout.path):
-        parsed = read_table(table)
+        parsed = read_table(table, check=_block_check(layout, channels))
         t = _time(layout, parsed.columns, 0, copy=False)
     out: dict[str, Waveform] = {}
     for ch in channels:

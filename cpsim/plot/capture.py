@@ -39,8 +39,14 @@ def _envelope(t: np.ndarray, v: np.ndarray, max_points: int) -> tuple[np.ndarray
     m = per * bins
     tb = t[:m].reshape(bins, per)
     vb = v[:m].reshape(bins, per)
-    i_min = vb.argmin(axis=1)
-    i_max = vb.argmax(axis=1)
+    # a few million samples at a time: argmin/argmax of a whole read-only capture would copy it
+    step = max(1, (1 << 21) // per)
+    i_min = np.empty(bins, dtype=np.intp)
+    i_max = np.empty(bins, dtype=np.intp)
+    for b0 in range(0, bins, step):
+        block = vb[b0:b0 + step]
+        i_min[b0:b0 + step] = block.argmin(axis=1)
+        i_max[b0:b0 + step] = block.argmax(axis=1)
     first = np.minimum(i_min, i_max)
     second = np.maximum(i_min, i_max)
     rows = np.arange(bins)

@@ -37,21 +37,15 @@ faults              every :func:`cpsim.diagnose.cp.detect_cp_faults` code fails
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from .. import standard as std
 from ..units import as_float as _f
+from .verdicts import JUDGED, NAN, VERDICTS, CheckRow, CheckTable, _fin, _row, _window_text, overall_verdict
 
-__all__ = ["CheckRow", "VERDICTS", "check_measurement", "check_segments", "overall_verdict", "judgeable",
+__all__ = ["CheckRow", "CheckTable", "VERDICTS", "check_measurement", "check_segments", "overall_verdict", "judgeable",
            "DUTY_BANDS", "DUTY_WIDTH_TOL_S"]
-
-VERDICTS = ("n/a", "info", "pass", "warn", "inconclusive", "fail")
-"""Verdicts from least to most severe."""
-JUDGED = ("pass", "warn", "fail")
-"""Verdicts that judge a value against a limit (an unjudgeable capture turns them ``inconclusive``)."""
 
 DUTY_BANDS = (
     std.Window(0.03, 0.07, "§3b: 3-7 % digital communication (NXP, PLNOTE, OE-KB)"),
@@ -64,86 +58,6 @@ DUTY_WIDTH_TOL_S = 25e-6
 
 RIPPLE_SIGMAS = 6.0
 """Peak-to-peak estimate of Gaussian noise, in standard deviations (cpsim choice: ±3 σ)."""
-
-
-@dataclass(frozen=True)
-class CheckRow:
-    """One line of the verdict table.
-
-    Attributes
-    ----------
-    parameter : str
-        Stable key: ``state``, ``v_high``, ``v_low``, ``diode``, ``duty``, ``duty_width``,
-        ``frequency_hz``, ``rise_time_s``, ``fall_time_s``, ``current_a``, ``ripple``,
-        ``overshoot``, ``faults`` or ``fault:<code>``; ``segment`` for :func:`check_segments`.
-    label : str
-        What a reader sees in the first column.
-    value : float, str or bool
-        The measured value in SI units (``duty`` a fraction); NaN when not measured.
-    unit : str
-        ``V``, ``Hz``, ``s``, ``A``, ``fraction`` or ``""``.
-    limit : str
-        The limit in words, with units.
-    lo, hi : float
-        Numeric limit in the value's unit (NaN where open or not numeric).
-    margin : float
-        Distance to the nearest limit in the value's unit, positive inside (NaN when none).
-    verdict : str
-        One of :data:`VERDICTS`.
-    source : str
-        Where the limit comes from (source keys of :mod:`cpsim.standard`).
-    note : str
-        A remark (why it failed, what does not apply).
-    """
-
-    parameter: str
-    label: str
-    value: Any
-    unit: str
-    limit: str
-    lo: float
-    hi: float
-    margin: float
-    verdict: str
-    source: str
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {self.verdict!r}")
-
-    def to_dict(self) -> dict:
-        """JSON-ready: NaN becomes ``None``."""
-        out = asdict(self)
-        for k, v in out.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                out[k] = None
-        return out
-
-
-NAN = float("nan")
-
-
-def _fin(x) -> bool:
-    return math.isfinite(_f(x))
-
-
-def _row(parameter, label, value, unit, limit="", lo=NAN, hi=NAN, margin=NAN, verdict="info", source="",
-         note="") -> CheckRow:
-    return CheckRow(parameter, label, value, unit, limit, float(lo), float(hi), float(margin), verdict, source,
-                    note)
-
-
-def _window_text(w: std.Window, unit: str = "V") -> str:
-    return f"{w.lo:g} … {w.hi:g} {unit}"
-
-
-def overall_verdict(rows: Iterable[CheckRow]) -> str:
-    """The most severe verdict of ``rows`` (``n/a`` for none)."""
-    worst = 0
-    for r in rows:
-        worst = max(worst, VERDICTS.index(r.verdict))
-    return VERDICTS[worst]
 
 
 def _letter(state: str) -> str | None:
@@ -203,7 +117,7 @@ def judgeable(m: Any) -> tuple[bool, str]:
 
 def check_measurement(m, profile: str | std.LimitsProfile = "iec61851", *, faults: Sequence | None = None,
                       expected_state: str | None = None, expected_duty: float | None = None,
-                      vehicle_connected: bool | None = None) -> list[CheckRow]:
+                      vehicle_connected: bool | None = None) -> CheckTable:
     """The verdict table of one capture.
 
     Parameters
@@ -300,7 +214,7 @@ def check_measurement(m, profile: str | std.LimitsProfile = "iec61851", *, fault
         rows = [r if r.verdict not in JUDGED or r.parameter == "state" else
                 CheckRow(r.parameter, r.label, r.value, r.unit, r.limit, r.lo, r.hi, r.margin, "inconclusive",
                          r.source, why) for r in rows]
-    return rows
+    return CheckTable(rows)
 
 
 def _same_state(state: str, expected: str) -> bool:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
-import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .. import standard as std
 from .._version import __version__
-from ..errors import OutputError, ParameterError
+from ..errors import ParameterError
+from ..outputs import write_text
 from ..units import format_percent as _pct
+from ..units import format_si
 from .checks import CheckRow, overall_verdict
 from .figures import _capture_figures, _Figures, _states, _study_figures
-from .model import CaptureReport, MonteCarloReport, capture_report, montecarlo_report
+from .model import CaptureReport, MonteCarloReport, capture_report, distinct_names, montecarlo_report
 from .text import _badge, _e, _finite, _num, _param_text, format_margin, format_value
 
 log = logging.getLogger(__name__)
@@ -97,10 +99,16 @@ def _capture_section(cr: CaptureReport, figs: _Figures, index: int) -> str:
     rate = info.get("sample_rate_hz", float("nan"))
     parts.append(
         f'<p class="meta">{_e(info.get("path") or "in-memory waveform")} · format {_e(info.get("format") or "—")} · '
-        f'channel {_e(info.get("channel"))} · {info.get("samples", 0):,} samples · {rate / 1e6:.3g} MS/s · '
-        f'{info.get("duration_s", 0.0) * 1e3:.3f} ms · profile {_e(cr.profile.name)}'
+        f'channel {_e(info.get("channel"))} · {info.get("samples", 0):,} samples · {_e(format_si(rate, "S/s"))} · '
+        f'{_e(format_si(info.get("duration_s", float("nan")), "s", 4))} · profile {_e(cr.profile.name)}'
         + (f' · expected state {_e(info["expected_state"])}' if info.get("expected_state") else "")
         + (" · vehicle connected" if info.get("vehicle_connected") else "") + "</p>")
+    trace = [f"{k.removeprefix('instrument_').replace('_', ' ')} {v}" for k, v in info.items()
+             if k.startswith("instrument_")]
+    if info.get("sha256"):
+        trace.insert(0, f"{info['file_size_bytes']:,} bytes, SHA-256 {info['sha256']}")
+    if trace:
+        parts.append(f'<p class="meta trace">Traceability: {_e(" · ".join(trace))}</p>')
     parts.append(f'<p class="big">Read as <b>{_e(m.state)}</b>'
                  + (f" ({_e(m.reason)})" if m.reason else "")
                  + (f", {m.duty * 100:.2f} % duty, {m.current_a:.1f} A offered" if _finite(m.current_a) else "")
@@ -310,18 +318,27 @@ def _summary_section(captures: Sequence[CaptureReport], studies: Sequence[MonteC
 
 def render_report(captures: Iterable = (), results: Iterable = (), *,
                   profile: str | std.LimitsProfile = "iec61851", compare: Sequence | None = None,
-                  title: str | None = None, png_dir=None, vehicle_connected: bool | None = None) -> tuple[str, list]:
+                  title: str | None = None, png_dir=None, vehicle_connected: bool | None = None,
+                  command: str | None = None, fleets: Iterable = ()) -> tuple[str, list]:
     """Build the report; returns ``(html_text, png_paths_written)``.
 
     ``captures``: paths, Waveforms or :class:`CaptureReport`; ``results``: results frames,
     ``.parquet``/``.csv`` paths or :class:`MonteCarloReport`. ``png_dir``: also write every plot there.
+    ``command``: the command line that made the report, recorded in it (the CLI passes its own).
+    ``fleets``: tables of captures (paths, frames or :class:`~cpsim.report.fleet.FleetReport`), one
+    fleet summary each.
     """
+    from .fleet import FleetReport, fleet_report, fleet_section
+
     prof = std.get_profile(profile)
     crs = [c if isinstance(c, CaptureReport) else capture_report(c, profile=prof, vehicle_connected=vehicle_connected)
            for c in captures]
+    names = distinct_names([c.name for c in crs], [str(c.info.get("path", "")) for c in crs])
+    crs = [c if c.name == n else dataclasses.replace(c, name=n) for c, n in zip(crs, names)]
     mrs = [r if isinstance(r, MonteCarloReport) else montecarlo_report(r, profile=prof, compare=compare)
            for r in results]
-    if not crs and not mrs:
+    frs = [f if isinstance(f, FleetReport) else fleet_report(f) for f in fleets]
+    if not crs and not mrs and not frs:
         raise ParameterError("nothing to report: give at least one capture or one results file")
     figs = _Figures(png_dir)
     title = title or "cpsim pilot compliance report"
@@ -334,14 +351,18 @@ def render_report(captures: Iterable = (), results: Iterable = (), *,
         f"fail outside {prof.frequency_fail.lo:g}–{prof.frequency_fail.hi:g} Hz</p>",
         f'<p class="meta">Verdicts: {_badge("pass")} inside the limit · {_badge("warn")} outside a recommendation or '
         f'a low-confidence limit · {_badge("fail")} outside the limit · {_badge("info")} measured, no published '
-        f'limit · {_badge("n/a")} does not apply. Margins are positive inside the limit.'
+        f'limit · {_badge("inconclusive")} the capture cannot tell (see the reason) · {_badge("n/a")} does not '
+        f'apply. Margins are positive inside the limit.'
         + (f" Overall capture verdict: {_badge(verdict)}" if crs else "") + "</p>",
+        *([f'<p class="meta">Made by: <code>{_e(command)}</code></p>'] if command else []),
         _summary_section(crs, mrs),
     ]
     for i, cr in enumerate(crs, start=1):
         body.append(_capture_section(cr, figs, i))
     for k, mr in enumerate(mrs, start=len(crs) + 1):
         body.append(_mc_section(mr, figs, k))
+    for k, fr in enumerate(frs, start=len(crs) + len(mrs) + 1):
+        body.append(fleet_section(fr, k))
     body.append(_sources_section())
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            f"<meta name=\"generator\" content=\"cpsim {_e(__version__)}\"><title>{_e(title)}</title>"
@@ -351,6 +372,8 @@ def render_report(captures: Iterable = (), results: Iterable = (), *,
 
 def write_report(path, captures: Iterable = (), results: Iterable = (), **options) -> Path:
     """Write the HTML report to ``path`` (see :func:`render_report` for the options)."""
+    if str(path) == "":
+        raise ParameterError("the output path is empty: give a file name (-o report.html)")
     path = Path(path)
     if path.parent and not path.parent.is_dir():
         raise ParameterError(f"{path.parent}: output directory does not exist")
@@ -359,15 +382,9 @@ def write_report(path, captures: Iterable = (), results: Iterable = (), **option
 
 
 def save_html(path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (a temporary file, then rename); OutputError if it cannot."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(path, exc) from exc
+    """Write ``text`` to ``path`` (atomically for a regular file: a temporary file, then rename; in place for a
+    FIFO or a device, :func:`cpsim.outputs.output_path`); OutputError if it cannot."""
+    path = write_text(path, text)  # never replaces a FIFO, a device or a symlink (cpsim.outputs)
     log.info("wrote %s (%d bytes)", path, len(text.encode("utf-8")))
     return path
 

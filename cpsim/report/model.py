@@ -85,8 +85,75 @@ def capture_report(source, *, profile: str | std.LimitsProfile = "iec61851", nam
         "duration_s": wave.duration_s,
         "vehicle_connected": vehicle_connected,
         "expected_state": expected_state,
+        **provenance(wave.metadata),
     }
     return CaptureReport(name or default_name, wave, m, prof, checks, check_segments(m, prof), tuple(faults), info)
+
+
+INSTRUMENT_FIELDS = ("model", "serial", "firmware", "date", "probe_factor", "coupling", "volts_per_div")
+"""Instrument settings copied from a capture's metadata into the report (where the file states them)."""
+
+
+def provenance(metadata: Any) -> dict[str, Any]:
+    """What identifies a capture: file size and SHA-256, and the instrument fields the reader found.
+
+    The hash is of the file as read (a piped capture was spooled to a temporary file, gone by now:
+    no hash then). Instrument fields come from the reader's ``metadata`` (top level, or the nested
+    ``instrument`` mapping the binary readers fill) and, for CSV preambles, from ``header`` lines
+    such as Digilent's ``#Device Name: ...`` or ``Serial Number: ...``.
+    """
+    import hashlib
+
+    out: dict[str, Any] = {}
+    path = str(metadata.get("source_path", "") or "")
+    if path and os.path.isfile(path):
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        out["file_size_bytes"] = os.path.getsize(path)
+        out["sha256"] = h.hexdigest()
+    instrument = dict(metadata.get("instrument", {}) or {})
+    for key in INSTRUMENT_FIELDS:
+        value = metadata.get(key, instrument.get(key))
+        if value not in (None, ""):
+            out[f"instrument_{key}"] = value
+    for line in metadata.get("header", ()) or ():
+        text = str(line).lstrip("#").strip()
+        key, sep, value = text.partition(":")
+        k = key.strip().lower()
+        if not sep or not value.strip():
+            continue
+        for name, words in (("model", ("device name", "model", "device type")), ("serial", ("serial",)),
+                            ("date", ("date time", "date", "time stamp", "timestamp"))):
+            if f"instrument_{name}" not in out and any(k.startswith(w) for w in words):
+                out[f"instrument_{name}"] = value.strip().strip(",")[:80]
+    return out
+
+
+def distinct_names(names: Sequence[str], paths: Sequence[str]) -> list[str]:
+    """Names for the report's captures that tell apart files sharing a base name (``a/scope.csv`` and
+    ``b/scope.csv`` become ``a/scope.csv`` and ``b/scope.csv``): enough trailing folders to differ."""
+    out = list(names)
+    for name in set(names):
+        same = [i for i, n in enumerate(names) if n == name]
+        if len(same) < 2:
+            continue
+        parts = [os.path.normpath(paths[i] or names[i]).split(os.sep) for i in same]
+        depth = 2
+        while depth <= max(len(p) for p in parts):
+            labels = [os.sep.join(p[-depth:]) for p in parts]
+            if len(set(labels)) == len(labels):
+                break
+            depth += 1
+        for i, label in zip(same, [os.sep.join(p[-depth:]) for p in parts]):
+            out[i] = label
+    for name in set(out):  # still equal (the same file twice): number them
+        same = [i for i, n in enumerate(out) if n == name]
+        if len(same) > 1:
+            for k, i in enumerate(same, start=1):
+                out[i] = f"{name} #{k}"
+    return out
 
 
 def _as_frame(source):
@@ -137,8 +204,13 @@ def montecarlo_report(source, *, profile: str | std.LimitsProfile | None = None,
 
 
 def input_kind(path) -> str:
-    """``"results"`` for a tolerance study's results file, else ``"capture"``."""
+    """``"results"`` for a tolerance study's results file, ``"fleet"`` for a table of captures
+    (:func:`cpsim.report.many.analyze_many`), else ``"capture"``."""
+    from .many import is_fleet_table
+
     p = Path(path)
+    if is_fleet_table(p):
+        return "fleet"
     if p.suffix.lower() in (".parquet", ".pq"):
         return "results"
     if p.suffix.lower() == ".csv" and p.is_file():

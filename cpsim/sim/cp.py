@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import standard as std
 from ..errors import ParameterError, SimulationError
-from ..units import check_number
+from ..units import check_count, check_number
 from ..waveform import Waveform
 from .netlist import compose, load_scenario
 
@@ -49,7 +49,7 @@ RANGES = {
     "v_low_v": (-30.0, 30.0, False, "V"),
     "rise_time_s": (0.0, 1e-3, True, "s"),
     "fall_time_s": (0.0, 1e-3, True, "s"),
-    "r1_ohm": (1e-3, 1e9, False, "Ω"),
+    "r1_ohm": (10.0, 1e6, False, "Ω"),  # the EVSE's 1 kΩ source resistor: a milliohm (SPICE "1M") is no part
     "cable_c_f": (0.0, 1e-6, False, "F"),
     "wire_r_ohm": (1e-6, 1e6, False, "Ω"),
     "r_detect_ohm": (1e-3, 1e12, False, "Ω"),
@@ -165,7 +165,7 @@ def _circuit_from_kwargs(state: str, kwargs: dict) -> CpCircuit:
 
 
 def _timebase(circuits: Sequence[CpCircuit], periods: int, sample_interval_s: float | None):
-    periods = int(check_number("periods", periods, lo=1, hi=100_000))
+    periods = check_count("periods", periods, lo=1, hi=100_000)
     f_min = min(c.frequency_hz for c in circuits)
     edge = min(min(c.rise_time_s, c.fall_time_s) for c in circuits)
     stop = periods / f_min

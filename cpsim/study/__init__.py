@@ -9,6 +9,8 @@
 ``runner``        :func:`run_montecarlo`: chunks of variations on an engine, one row per run
 ``pool``          executors, worker processes, bounded in-flight work, retries, progress
 ``store``         rows streamed to Parquet parts as they arrive; resume
+``stream``        :func:`~cpsim.study.stream.stream_montecarlo`: fast studies of any size in bounded memory
+``online``        :class:`~cpsim.study.online.OnlineSummary`: ``summarize`` built chunk by chunk (mergeable)
 ``results``       results frames: columns, dtypes, :func:`read_results`, :func:`write_results`
 ``corners``       :func:`run_corners`: worst-case corners (exhaustive or vertex search)
 ``summary``       :func:`summarize`, :func:`threshold_yield`: failures first, statistics, yield, margins

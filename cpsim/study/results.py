@@ -101,6 +101,9 @@ def normalise(df):
     for col, dtype in MEASUREMENT_DTYPES.items():
         if col in df and df[col].dtype != dtype:
             df[col] = df[col].astype(object).where(df[col].notna(), None).astype(dtype)
+    for col in (*PARAMETER_COLUMNS, "v_high", "v_low"):
+        if col in df and df[col].dtype != np.float64 and df[col].dtype.kind in "iuf":  # a CSV writes 25.0 as 25
+            df[col] = df[col].astype(np.float64)
     lead = [c for c in _LEAD_COLUMNS if c in df]
     params = [c for c in PARAMETER_COLUMNS if c in df]
     rest = sorted(c for c in df if c not in lead and c not in params)

@@ -131,6 +131,7 @@ def run_montecarlo(state: str = "C", runs: int = 1000, tolerances: Sequence[Tole
                                               nominal=nominal, executor=executor, workers=workers,
                                               chunk_size=chunk_size, spice=spice)
     expected, runs, seed, nominal, chunk = (manifest[k] for k in ("state", "runs", "seed", "nominal", "chunk_size"))
+    check_memory(runs, engine)
     store = ResultStore(out, manifest, resume=resume, stream=(engine == "spice"), flush_rows=flush_rows,
                         flush_s=flush_s)
     previous = store.load_finished()
@@ -196,6 +197,37 @@ def _settings(state, runs, tolerances, *, seed, engine, profile, nominal, execut
 
 
 
+FRAME_BYTES_PER_RUN = {"fast": 400, "spice": 1200}
+"""Peak bytes per run of a results frame held in memory (measured ≈ 340 for fast: the frame, its chunks
+and the final concatenation)."""
+
+
+def available_memory() -> int | None:
+    """Bytes this machine can still give (``MemAvailable``), None where it cannot tell."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return None
+
+
+def check_memory(runs: int, engine: str) -> None:
+    """Refuse, before any work, a study whose results frame would not fit in memory."""
+    need = runs * FRAME_BYTES_PER_RUN.get(engine, 1200)
+    free = available_memory()
+    if free is not None and need > free:
+        raise ParameterError(
+            f"{runs:,} runs need about {need / 1e9:,.1f} GB of memory for their results frame, but "
+            f"{free / 1e9:,.1f} GB is available; stream the study instead (cpsim.study.stream.stream_montecarlo, "
+            "or `cpsim montecarlo --engine fast`, whose memory stays bounded), or run fewer")
+
+
 def _jsonable(obj):
     return json.loads(json.dumps(obj))
 
@@ -204,15 +236,21 @@ def _check_previous(previous, state, tols, seed, nominal, expected) -> None:
     """The stored rows must be the variations this study draws: same seed, state and values."""
     if previous.empty:
         return
-    seeds = set(previous["seed"].unique().tolist())
-    states = set(previous["expected_state"].unique().tolist())
+    check_stored(previous["run"].to_numpy(), set(previous["seed"].unique().tolist()),
+                 set(previous["expected_state"].unique().tolist()),
+                 {n: previous[n].to_numpy(float) for n in PARAMETERS if n in previous},
+                 state, tols, seed, nominal, expected)
+
+
+def check_stored(runs: np.ndarray, seeds: set, states: set, values: Mapping[str, np.ndarray], state, tols, seed,
+                 nominal, expected) -> None:
+    """Stored runs (their seeds, expected states and sampled ``values``) must be this study's draws."""
     if seeds != {seed} or states != {expected}:
         raise ParameterError(f"stored results are of seed {sorted(seeds)} / state {sorted(states)}, not seed "
                              f"{seed} / state {expected}; resume with the same options or drop --resume")
-    fresh = sample(state, previous["run"].to_numpy(), tols, seed, nominal=nominal)
+    fresh = sample(state, runs, tols, seed, nominal=nominal)
     for name in PARAMETERS:
-        if name in previous and not np.allclose(previous[name].to_numpy(float), fresh[name], rtol=1e-12,
-                                                atol=0.0, equal_nan=True):
+        if name in values and not np.allclose(values[name], fresh[name], rtol=1e-12, atol=0.0, equal_nan=True):
             raise ParameterError(f"stored results differ in {name} from the variations these tolerances draw; "
                                  "resume with the same tolerances or drop --resume")
 

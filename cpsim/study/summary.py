@@ -274,7 +274,36 @@ def summarize(df: pd.DataFrame, profile: str | std.LimitsProfile | None = None, 
         "sensitivity_method": METHOD,
         "timing": timing_checks(df, std.get_profile(y["profile"]) if profile is None else std.get_profile(profile)),
     }
-    return out
+    return StudySummary(out)
+
+
+class StudySummary(dict):
+    """A study's summary: the JSON-ready dict :func:`summarize` documents, shown as a small table in a
+    notebook and as a few lines by ``print``."""
+
+    def _lines(self) -> list[tuple[str, str]]:
+        rows = [("runs", f"{self.get('runs', 0):,} (seed {self.get('seed')}, engine {self.get('engine')})"),
+                ("failed runs", str(self.get("errors", 0))),
+                ("yield", "n/a" if self.get("yield") is None else f"{100 * self['yield']:.4f} %"),
+                ("profile", str(self.get("profile", "")))]
+        mis = self.get("misclassified") or {}
+        if mis:
+            bound = mis.get("rate_upper_95")
+            rows.append(("misread", f"{mis.get('count', 0)}" + ("" if bound is None else
+                                                                 f" (95 % bound {100 * bound:.3g} %)")))
+        for state, levels in (self.get("sensitivity") or {}).items():
+            for level, ranking in levels.items():
+                top = ", ".join(f"{e['parameter']} {100 * e['share']:.0f} %" for e in ranking[:3])
+                rows.append((f"{state} {level} driven by", top))
+        return rows
+
+    def __str__(self) -> str:
+        return "\n".join(f"{k}: {v}" for k, v in self._lines())
+
+    def _repr_html_(self) -> str:
+        from ..display import html_table
+
+        return html_table(self._lines(), caption="tolerance study")
 
 
 def _statistics(df, ok) -> dict[str, dict]:

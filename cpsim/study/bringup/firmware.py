@@ -3,14 +3,14 @@
 Algorithms take a matrix of codes, one row per reading and one column per sample in time order,
 and return one value per reading:
 
-==================  ========================================================================
-``peak``            the largest sample (OpenEVSE ``ReadPilot``'s ``phigh``)
-``mean``            the integer mean ``sum // n`` (C integer division)
-``top_k_mean``      the integer mean of the ``k`` largest samples (esp32-evse ``pilot_measure``)
-``module:function`` your own: ``function(codes) -> values``, ``codes`` an (n, samples) float64
-                    array of integer codes; it must return n finite values. It is also called
-                    with noise-free analogue values (floats) to find the margins.
-==================  ========================================================================
+====================  ========================================================================
+``peak``              the largest sample (OpenEVSE ``ReadPilot``'s ``phigh``)
+``mean``              the integer mean ``sum // n`` (C integer division)
+``top_k_mean``        the integer mean of the ``k`` largest samples (esp32-evse ``pilot_measure``)
+``module:function``   your own: ``function(codes) -> values``, ``codes`` an (n, samples) float64
+                      array of integer codes; it must return n finite values. It is also called
+                      with noise-free analogue values (floats) to find the margins.
+====================  ========================================================================
 """
 
 from __future__ import annotations

@@ -1,0 +1,77 @@
+"""Writing an output file without destroying what the user pointed at.
+
+Every file cpsim writes goes through :func:`output_path`:
+
+* a new path, or an existing regular file: written to a temporary file beside it and renamed
+  over it when complete (atomic: an interrupted write leaves the old file, never half a file);
+* a symbolic link: the same for the file it points to; the link itself stays a link;
+* a FIFO, a character device (``/dev/null``, a serial port), or anything else that is not a
+  regular file: written in place, never replaced by a regular file;
+* a directory, an empty name, or a path whose folder does not exist: :class:`~cpsim.OutputError`
+  or :class:`~cpsim.ParameterError` before anything is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import OutputError, ParameterError
+
+__all__ = ["output_path", "write_text"]
+
+
+@contextlib.contextmanager
+def output_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """The path to write to so that the result lands at ``path`` (see the module's rules).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with output_path(target) as p:
+    ...     _ = p.write_text("hello")
+    >>> target.read_text()
+    'hello'
+    """
+    if str(path) == "":
+        raise ParameterError("the output path is empty: give a file name")
+    target = Path(path)
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise OutputError(target, exc) from exc
+    if mode is not None and stat.S_ISDIR(mode):
+        raise OutputError(target, IsADirectoryError(21, "is a directory; give a file name"))
+    if mode is not None and not stat.S_ISREG(mode):
+        yield target  # a FIFO, a device: write in place
+        return
+    if not target.parent.is_dir():
+        raise OutputError(target, FileNotFoundError(2, f"the folder {target.parent} does not exist"))
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield tmp
+        if tmp.exists():
+            os.replace(tmp, target)
+    except OSError as exc:
+        raise OutputError(target, exc) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` by the rules of :func:`output_path`; return the path written."""
+    with output_path(path) as p:
+        try:
+            p.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(Path(path), exc) from exc
+    return Path(path)
