@@ -25,6 +25,7 @@
  *   histogram(x, lo, inv_w, counts) -> top                    levels._histogram_peaks' bincount
  *   settled_pairs(x, delta, out) -> count                     levels._settled's selection
  *   cycle_columns(anchor, from_rising, ins, outs) -> None     pwm.measure_cycles' per-cycle columns
+ *   edge_times(t, entry, exit, t_entry, t_exit) -> None       t[entry], t[exit] (pwm.plateau_layout)
  *   plateau_interiors(first, last, single, need_start, need_end, settle, nominal, a, b,
  *                     starts, ends, interior_start, interior_end) -> None   pwm.plateau_layout's interiors
  *
@@ -1009,7 +1010,59 @@ done:
     return result;
 }
 
+/* ---- edge times -------------------------------------------------------------------------------------- */
+
+static PyObject *edge_times(PyObject *self, PyObject *args) {
+    PyObject *o[5];
+    Py_buffer b[5];
+    static const int kinds[5] = {K_F64, K_I64, K_I64, K_F64, K_F64};
+    static const int wr[5] = {0, 0, 0, 1, 1};
+    static const char *names[5] = {"t", "entry", "exit", "t_entry", "t_exit"};
+    Py_ssize_t n, m, j, bad = -1;
+    int got = 0, k;
+    PyObject *result = NULL;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOO", &o[0], &o[1], &o[2], &o[3], &o[4])) return NULL;
+    for (got = 0; got < 5; got++)
+        if (get_buf(o[got], &b[got], kinds[got], wr[got], names[got]) < 0) goto done;
+    n = n_of(&b[0]);
+    m = n_of(&b[1]);
+    for (k = 2; k < 5; k++)
+        if (n_of(&b[k]) != m) {
+            PyErr_SetString(PyExc_ValueError, "_fastedges.edge_times: arrays of unequal length");
+            goto done;
+        }
+    Py_BEGIN_ALLOW_THREADS
+    {
+        /* t[entry] and t[exit] in one visit per edge: an edge's two samples share a cache line */
+        const double *t = (const double *)b[0].buf;
+        const int64_t *en = (const int64_t *)b[1].buf, *ex = (const int64_t *)b[2].buf;
+        double *t_en = (double *)b[3].buf, *t_ex = (double *)b[4].buf;
+        for (j = 0; j < m; j++) {
+            if (j + PF < m && en[j + PF] >= 0 && en[j + PF] < n) PREFETCH(t + en[j + PF]);
+            if (en[j] < 0 || en[j] >= n || ex[j] < 0 || ex[j] >= n) {
+                bad = j;
+                break;
+            }
+            t_en[j] = t[en[j]];
+            t_ex[j] = t[ex[j]];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (bad >= 0) {
+        PyErr_Format(PyExc_IndexError, "_fastedges.edge_times: edge %zd lies outside the capture", bad);
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    for (k = 0; k < got; k++) PyBuffer_Release(&b[k]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"edge_times", edge_times, METH_VARARGS,
+     "edge_times(t, entry, exit, t_entry, t_exit) -> None: t[entry] and t[exit] in one pass."},
     {"cycle_columns", cycle_columns, METH_VARARGS,
      "cycle_columns(anchor, from_rising, ins, outs) -> None: pwm.measure_cycles' per-cycle columns."},
     {"settled_pairs", settled_pairs, METH_VARARGS,

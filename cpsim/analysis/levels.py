@@ -180,9 +180,10 @@ def _kth_smallest(x: np.ndarray, k: int, *, largest: bool = False) -> float:
     """``np.partition(x, k)[k]`` (``largest``: ``np.partition(x, x.size - 1 - k)[x.size - 1 - k]``) of
     ``x`` without NaN, from the few points that can be it.
 
-    The ``k``-th smallest of an evenly spread part of ``x`` is no smaller than the ``k``-th
-    smallest of ``x``, so every point up to that one lies at or below it: partitioning just
-    those gives the same value without reordering all of ``x``.
+    The ``k``-th smallest of an evenly spread part of ``x`` (the bound) is no smaller than the
+    ``k``-th smallest of ``x``: either more than ``k`` points lie below the bound, and the answer
+    is the ``k``-th smallest of those few, or it is the bound itself. The same value, without
+    reordering all of ``x`` (nor the many equal codes of a quantised capture at the bound).
     """
     part = x[:: max(1, x.size // 65536)]
     if part.size <= k or x.size < 65536:
@@ -190,10 +191,11 @@ def _kth_smallest(x: np.ndarray, k: int, *, largest: bool = False) -> float:
         return float(np.partition(x, j)[j])
     if largest:
         bound = np.partition(part, part.size - 1 - k)[part.size - 1 - k]
-        few = x[x >= bound]
-        return float(np.partition(few, few.size - 1 - k)[few.size - 1 - k])
+        few = x[x > bound]
+        return float(np.partition(few, few.size - 1 - k)[few.size - 1 - k]) if few.size > k else float(bound)
     bound = np.partition(part, k)[k]
-    return float(np.partition(x[x <= bound], k)[k])
+    few = x[x < bound]
+    return float(np.partition(few, k)[k]) if few.size > k else float(bound)
 
 
 def _settled_runs(x: np.ndarray) -> np.ndarray:

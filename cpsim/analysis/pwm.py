@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._util import safe_div
-from .edges import EdgeTiming, Transitions, _compiled, timing_and_peaks
+from .edges import EdgeTiming, Transitions, _compiled, _in_place, timing_and_peaks
 from .levels import InteriorStats, interior_stats
 from .states import INVALID, Reason, classify_pwm, diode_fault, state_names
 
@@ -86,7 +86,7 @@ def plateau_layout(t: np.ndarray, v: np.ndarray, transitions: Transitions, *, dc
     last = np.concatenate((transitions.exit_index, [n - 1])).astype(np.int64)
     p = first.size
     # the edges' times, read once (the reads are scattered over the capture)
-    t_entry, t_exit = t[transitions.entry_index], t[transitions.exit_index]
+    t_entry, t_exit = _edge_times(t, transitions)
     duration = np.concatenate((t_exit, t[-1:])) - np.concatenate((t[:1], t_entry))
     head = np.zeros(p, dtype=bool)
     head[0] = True
@@ -117,6 +117,18 @@ def plateau_layout(t: np.ndarray, v: np.ndarray, transitions: Transitions, *, dc
     level_end = mean[interior_end]
     return Plateaus(first, last, steady, single, level_start, level_end, interior_start, interior_end,
                     starts, ends, stats, duration, (t, t_entry, t_exit))
+
+
+def _edge_times(t: np.ndarray, transitions: Transitions) -> tuple[np.ndarray, np.ndarray]:
+    """``(t[entry_index], t[exit_index])``; compiled, one visit per edge for both."""
+    fast = _compiled()
+    e = len(transitions)
+    if fast is None or not _in_place(t) or e == 0:
+        return t[transitions.entry_index], t[transitions.exit_index]
+    t_entry, t_exit = np.empty(e), np.empty(e)
+    fast.edge_times(t, np.ascontiguousarray(transitions.entry_index, dtype=np.int64),
+                    np.ascontiguousarray(transitions.exit_index, dtype=np.int64), t_entry, t_exit)
+    return t_entry, t_exit
 
 
 def _interiors(first, last, single, need_start, need_end, settle: int, nominal: int, a: float, b: float):
