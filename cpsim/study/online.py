@@ -30,8 +30,7 @@ import numpy as np
 
 from .. import standard as std
 from ..errors import ParameterError
-from .stats import misread_bound, misread_text
-from .summary import MAX_MESSAGES, STAT_COLUMNS, _f, _name, _threshold, _window_of, shown_margin
+from .summary import MAX_MESSAGES, STAT_COLUMNS, _f, _name, _threshold, _window_of, shown_margin, yield_fields
 
 __all__ = ["OnlineSummary"]
 
@@ -365,20 +364,7 @@ class OnlineSummary:
             "errors": self.errors,
             "unfinished": self.unfinished,
             "statistics": self._statistics_dict(),
-            "profile": self.margin_profile.name,
-            "valid_runs": valid,
-            "yield": (valid - n_wrong) / valid if valid else None,
-            "yield_over": "valid runs",
-            "yield_of_all_runs": (valid - n_wrong) / self.rows if self.rows else None,
-            "misclassified": {
-                "count": n_wrong,
-                "fraction": n_wrong / valid if valid else None,
-                "rate": n_wrong / valid if valid else None,
-                "rate_upper_95": _f(misread_bound(n_wrong, valid)) if valid else None,
-                "rate_text": misread_text(n_wrong, valid),
-                "as": dict(sorted(as_counts.items())),
-                "runs": self.wrong_runs.tolist(),
-            },
+            **yield_fields(self.margin_profile.name, valid, n_wrong, self.rows, as_counts, self.wrong_runs),
             "thresholds": self._thresholds_list(),
             "worst_cases": self._cases_list(),
             "yield_by_profile": {name: {"yield": (valid - self.wrong[name]) / valid if valid else None,

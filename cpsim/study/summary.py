@@ -161,6 +161,28 @@ def _threshold(state, level, edge, threshold, m, k, runs, source, *, state_windo
             "source": source}
 
 
+def yield_fields(profile_name: str, valid: int, n_wrong: int, rows: int, as_counts: dict[str, int],
+                 wrong_runs: np.ndarray) -> dict[str, Any]:
+    """The yield and misread entries of a summary, from counts (shared by :func:`summarize` and the
+    streamed study's online summary, so both say the same)."""
+    return {
+        "profile": profile_name,
+        "valid_runs": valid,
+        "yield": (valid - n_wrong) / valid if valid else None,
+        "yield_over": "valid runs",
+        "yield_of_all_runs": (valid - n_wrong) / rows if rows else None,
+        "misclassified": {
+            "count": n_wrong,
+            "fraction": n_wrong / valid if valid else None,
+            "rate": n_wrong / valid if valid else None,
+            "rate_upper_95": _f(misread_bound(n_wrong, valid)) if valid else None,
+            "rate_text": misread_text(n_wrong, valid),
+            "as": dict(sorted(as_counts.items())),
+            "runs": [int(r) for r in wrong_runs],
+        },
+    }
+
+
 def threshold_yield(df, profile=None) -> dict:
     """Yield, misclassification counts and margins of a results frame against ``profile``.
 
@@ -185,20 +207,7 @@ def threshold_yield(df, profile=None) -> dict:
     as_counts = {str(_name(c - 1)): int(n) for c, n in enumerate(counts) if n}
     n_wrong = int(wrong.sum())
     out: dict[str, Any] = {
-        "profile": margin_profile.name,
-        "valid_runs": valid,
-        "yield": (valid - n_wrong) / valid if valid else None,
-        "yield_over": "valid runs",
-        "yield_of_all_runs": (valid - n_wrong) / len(df) if len(df) else None,
-        "misclassified": {
-            "count": n_wrong,
-            "fraction": n_wrong / valid if valid else None,
-            "rate": n_wrong / valid if valid else None,
-            "rate_upper_95": _f(misread_bound(n_wrong, valid)) if valid else None,
-            "rate_text": misread_text(n_wrong, valid),
-            "as": dict(sorted(as_counts.items())),
-            "runs": df["run"].to_numpy()[wrong][:100].tolist(),
-        },
+        **yield_fields(margin_profile.name, valid, n_wrong, len(df), as_counts, df["run"].to_numpy()[wrong][:100]),
         "thresholds": [],
     }
     margins = np.full(len(df), np.nan)
