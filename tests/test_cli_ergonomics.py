@@ -208,3 +208,11 @@ def test_study_summaries_show_as_small_tables():
     assert isinstance(s, dict) and s["runs"] == 20_000          # still the JSON-ready dict
     assert "runs: 20,000" in str(s) and "driven by" in str(s)
     assert s._repr_html_().startswith("<table><caption>tolerance study")
+
+
+def test_report_reads_a_capture_from_standard_input(tmp_path):
+    sim = subprocess.run([sys.executable, "-m", "cpsim.cli", "simulate", "cp", "--periods", "4"],
+                         capture_output=True, check=True)
+    r = cpsim_cli("report", "-", "-o", tmp_path / "r.html", input_bytes=sim.stdout)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().startswith("<stdin>: C2")

@@ -26,7 +26,8 @@ def add_parser(sub: Any, units_note: str) -> None:
                     "`cpsim montecarlo --out`) add level histograms against the thresholds, yields and worst "
                     "cases. Plots are embedded: the HTML file needs no network.",
         epilog=units_note)
-    rp.add_argument("inputs", nargs="+", metavar="INPUT", help="capture files and/or Monte Carlo results files")
+    rp.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help="capture files (- for one on standard input), Monte Carlo results files, capture tables")
     rp.add_argument("-o", "--out", default="report.html", help="output HTML file (default report.html)")
     rp.add_argument("--profile", default="iec61851", help="limits profile: iec61851 (default) or j1772")
     rp.add_argument("--compare", action="append", metavar="PROFILE",
@@ -54,9 +55,9 @@ def cmd_report(args: Any) -> int:
     channel = channel_arg(args.channel)
     captures, results, fleets = [], [], []
     for path in args.inputs:
-        if not os.path.exists(path):
+        if path != "-" and not os.path.exists(path):
             raise ParameterError(f"{path}: no such file")
-        kind = input_kind(path)
+        kind = "capture" if path == "-" else input_kind(path)  # '-': a capture on standard input
         if kind == "fleet":  # a table of captures from `cpsim analyze DIR --out`
             from ..report.fleet import fleet_report
 

@@ -70,7 +70,7 @@ def capture_report(source, *, profile: str | std.LimitsProfile = "iec61851", nam
         from ..io import read_capture
 
         wave = read_capture(source, fmt=fmt, channel=channel)
-        default_name = os.path.basename(os.fspath(source))
+        default_name = "<stdin>" if os.fspath(source) == "-" else os.path.basename(os.fspath(source))
     else:
         raise ParameterError(f"a capture must be a Waveform or a file path, got {type(source).__name__}")
     m = analyze(wave, profile=prof, vehicle_connected=vehicle_connected)
