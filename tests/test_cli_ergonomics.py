@@ -216,3 +216,15 @@ def test_report_reads_a_capture_from_standard_input(tmp_path):
     r = cpsim_cli("report", "-", "-o", tmp_path / "r.html", input_bytes=sim.stdout)
     assert r.returncode == 0, r.stderr
     assert r.stdout.decode().startswith("<stdin>: C2")
+
+
+def test_report_recognises_the_csv_tables_cpsim_writes(tmp_path, capture_csv):
+    # pyarrow's CSV writer quotes the header: a results file and a capture table must still be recognised
+    assert cpsim_cli("montecarlo", "--runs", "500", "--seed", "1", "--out", tmp_path / "mc.csv").returncode == 0
+    r = cpsim_cli("report", tmp_path / "mc.csv", "-o", tmp_path / "mc.html")
+    assert r.returncode == 0 and "500 runs, yield" in r.stdout.decode(), r.stderr
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "u1.csv").write_bytes(capture_csv.read_bytes())
+    assert cpsim_cli("analyze", tmp_path / "units", "--out", tmp_path / "fleet.csv").returncode == 0
+    r = cpsim_cli("report", tmp_path / "fleet.csv", "-o", tmp_path / "fleet.html")
+    assert r.returncode == 0 and "1 captures: 1 pass" in r.stdout.decode(), r.stdout + r.stderr

@@ -265,7 +265,8 @@ def is_fleet_table(path: str | os.PathLike[str]) -> bool:
             return False
     except Exception:  # not a Parquet file (or unreadable): not a fleet table
         return False
-    return [n.strip() for n in names[:3]] == list(FLEET_COLUMNS[:3]) and "verdict" in names
+    names = [n.strip().strip('"') for n in names]  # pyarrow's CSV writer quotes the header
+    return names[:3] == list(FLEET_COLUMNS[:3]) and "verdict" in names
 
 
 def write_table(df, path: str | os.PathLike[str]) -> Path:

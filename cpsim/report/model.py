@@ -216,7 +216,7 @@ def input_kind(path) -> str:
     if p.suffix.lower() == ".csv" and p.is_file():
         with open(p, "rb") as fh:
             first = fh.readline(4096).decode("utf-8", "replace").lstrip("\ufeff").strip()
-        cols = [c.strip() for c in first.split(",")]
+        cols = [c.strip().strip('"') for c in first.split(",")]  # pyarrow's CSV writer quotes the header
         if cols[:1] == ["run"] and "expected_state" in cols:
             return "results"
     return "capture"
