@@ -4,16 +4,23 @@ Run:  .venv/bin/python benchmarks/bench_montecarlo.py            (about 1-2 minu
       .venv/bin/python benchmarks/bench_montecarlo.py --quick    (smaller counts, a smoke test)
 
 Both spice routes simulate the same variations (seeded, state C, default tolerances) with the
-same circuit, time step and stop time, and measure each waveform with the same analyzer
-(``cpsim.analysis.measure``); the ratio is measured in one run, so the machine's load
+same circuit and output step, and measure each waveform with the same analyzer
+(``cpsim.analysis.measure``); the ratios are measured in one run, so the machine's load
 affects both sides alike.
 
 * naive: one PySpice ``Circuit`` + ``simulator().transient()`` per variation, in a plain loop
   in this process (the PULSE source gets a DC value equal to its initial value, which avoids
-  the ``Note:`` that PySpice 1.5 + ngspice 39 would take for a failure);
+  the ``Note:`` that PySpice 1.5 + ngspice 39 would take for a failure), ``interp`` on the
+  engine's output step (every output step a solver step) over the engine's stop time;
 * cpsim spice: ``run_montecarlo(engine="spice")``: ``chunk`` circuits per ngspice transient,
-  on a process pool of all CPUs (started once for the whole study, start-up included);
+  2.05 periods, ngspice's own step up to ``SpiceOptions.max_step_s`` resampled onto the same
+  output step, on a process pool of all CPUs (started once for the whole study);
 * cpsim fast: ``run_montecarlo(engine="fast")`` (closed form, one core), in memory.
+
+The two spice routes alternate in rounds; each round gives a wall-clock ratio and a CPU-second ratio
+(the engine's CPU: this process plus its pool workers, finished ones through ``RUSAGE_CHILDREN`` and
+running ones through psutil when it is installed; the naive loop's: this process). The medians of
+the paired rounds are printed.
 """
 
 from __future__ import annotations
@@ -36,6 +43,22 @@ def _cpu_s() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _engine_cpu_s() -> float:
+    """CPU seconds of this process, its finished children and (with psutil) its running children."""
+    total = _cpu_s()
+    try:
+        import psutil
+    except ImportError:  # running pool workers are then counted only once they exit (at pool shutdown)
+        return total
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:  # exited between listing and asking: counted by RUSAGE_CHILDREN once reaped
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _pyspice_circuit(p: dict):
@@ -83,11 +106,11 @@ def batch_sweep(sizes, runs_each: int, seed: int, step: float):
     from cpsim.study.variations import resolve_tolerances, sample
 
     tols = resolve_tolerances(state="C")
-    opts = SpiceOptions(sample_interval_s=step)
     spec = profile_to_spec(std.IEC61851)
-    spice_chunk("C", [0], sample("C", [0], tols, seed), opts, spec)  # warm up ngspice
+    spice_chunk("C", [0], sample("C", [0], tols, seed), SpiceOptions(sample_interval_s=step), spec)  # warm up
     out = {}
     for size in sizes:
+        opts = SpiceOptions(sample_interval_s=step, circuits_per_run=size)
         batches = max(1, runs_each // size)
         t0 = time.perf_counter()
         for b in range(batches):
@@ -106,7 +129,7 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=32)
     ap.add_argument("--sweep", default="1,8,16,32,64,128", help="batch sizes to time in one process ('' = none)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--rounds", type=int, default=3, help="alternate the two spice routes this many times")
+    ap.add_argument("--rounds", type=int, default=5, help="alternate the two spice routes this many times")
     ap.add_argument("--quick", action="store_true", help="small counts (smoke test)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -133,6 +156,7 @@ def main(argv=None) -> int:
     t_spice = t_naive = cpu_naive = 0.0
     n_spice = n_naive = 0
     diff = 0.0
+    wall_ratios, cpu_ratios = [], []
     c_start = _cpu_s()
     t0 = time.perf_counter()
     pool = new_pool(workers, 50)
@@ -140,21 +164,26 @@ def main(argv=None) -> int:
     for r in range(args.rounds):
         seed = args.seed + r
         runs = args.spice_runs // args.rounds
-        t0 = time.perf_counter()
+        c0, t0 = _engine_cpu_s(), time.perf_counter()
         df = run_montecarlo("C", runs, seed=seed, engine="spice", chunk_size=args.chunk, executor=pool)
-        t_spice += time.perf_counter() - t0
+        t_round = time.perf_counter() - t0
+        cpu_round = _engine_cpu_s() - c0
+        t_spice += t_round
         n_spice += runs
         assert df["error"].isna().all(), df["error"].dropna().head()
-        # naive loop on the same first variations; stop as in a chunk of the engine: `periods`
-        # periods of the lowest frequency among them; same step
+        # naive loop on the same first variations, the same stop as the engine's (its periods of the
+        # lowest frequency among them) and the engine's output step
         n = args.naive_runs // args.rounds
         params = sample("C", n, tols, seed)
         stop = opts.periods / params["frequency_hz"].min()
         c0 = _cpu_s()
         t, v_naive = naive_pyspice(params, n, step, stop)
+        cpu_n = _cpu_s() - c0
         t_naive += t
-        cpu_naive += _cpu_s() - c0
+        cpu_naive += cpu_n
         n_naive += n
+        wall_ratios.append((runs / t_round) / (n / t))
+        cpu_ratios.append((runs / cpu_round) / (n / cpu_n))
         diff = max(diff, float(np.max(np.abs(v_naive - df["v_high"].to_numpy()[:n]))))
     t0 = time.perf_counter()
     pool.shutdown(wait=True)
@@ -163,8 +192,12 @@ def main(argv=None) -> int:
     results["spice_engine_per_s"] = n_spice / t_spice
     results["naive_pyspice_per_s"] = n_naive / t_naive
     results["speedup"] = results["spice_engine_per_s"] / results["naive_pyspice_per_s"]
-    # per CPU-second: what batching alone buys, whatever else the machine is doing
+    # per CPU-second: what the engine's work per variation buys, whatever else the machine is doing
     results["cpu_efficiency_ratio"] = (n_spice / cpu_spice) / (n_naive / cpu_naive)
+    results["median_wall_ratio"] = float(np.median(wall_ratios))
+    results["median_cpu_ratio"] = float(np.median(cpu_ratios))
+    results["naive_cpu_ms_per_variation"] = cpu_naive / n_naive * 1e3
+    results["spice_cpu_ms_per_variation"] = cpu_spice / n_spice * 1e3
     results["max_abs_v_high_diff_v"] = diff
 
     if args.sweep:
@@ -193,16 +226,21 @@ def main(argv=None) -> int:
         return 0
     seeds = f"{args.seed}..{args.seed + args.rounds - 1}"
     print(f"cpsim Monte Carlo benchmark (state C, default tolerances, seeds {seeds}; "
-          f"{os.cpu_count()} CPUs, {workers} workers; {opts.periods} periods at {step * 1e9:.0f} ns; "
+          f"{os.cpu_count()} CPUs, {workers} workers; {opts.periods:g} periods at "
+          f"{step * 1e9:.0f} ns; "
           f"spice routes alternated in {args.rounds} rounds, fast best of 3)")
     print(f"{'route':<46}{'variations':>12}{'seconds':>10}{'variations/s':>16}")
     rows = [("naive PySpice loop (1 transient per variation)", n_naive, t_naive),
-            (f"cpsim spice engine ({args.chunk}/transient, {workers} procs)", n_spice, t_spice),
+            (f"cpsim spice engine ({opts.circuits_per_run}/transient, {workers} procs)", n_spice, t_spice),
             ("cpsim fast engine (closed form, 1 core)", args.fast_runs, t_fast)]
     for name, n, t in rows:
         print(f"{name:<46}{n:>12,}{t:>10.2f}{n / t:>16,.0f}")
-    print(f"spice engine / naive loop: {results['speedup']:.1f}x wall clock, {results['cpu_efficiency_ratio']:.1f}x "
-          f"per CPU-second (same variations agree within {results['max_abs_v_high_diff_v'] * 1e6:.1f} µV on v_high)")
+    print(f"spice engine / naive loop, median of {args.rounds} paired rounds: {results['median_wall_ratio']:.1f}x per "
+          f"wall second, {results['median_cpu_ratio']:.1f}x per CPU-second")
+    print(f"  totals: {results['speedup']:.1f}x wall (pool start-up included), {results['cpu_efficiency_ratio']:.1f}x "
+          f"per CPU-second ({results['spice_cpu_ms_per_variation']:.1f} vs {results['naive_cpu_ms_per_variation']:.1f} "
+          f"CPU-ms per variation); same variations agree within "
+          f"{results['max_abs_v_high_diff_v'] * 1e6:.2g} µV on v_high")
     if "batch_ms_per_variation" in results:
         print("one process, ms per variation by circuits per transient: " + ", ".join(
             f"{k}: {v:.1f}" for k, v in results["batch_ms_per_variation"].items()))

@@ -9,20 +9,23 @@ Every file cpsim writes goes through :func:`output_path`:
   regular file: written in place, never replaced by a regular file;
 * a directory, an empty name, or a path whose folder does not exist: :class:`~cpsim.OutputError`
   or :class:`~cpsim.ParameterError` before anything is written.
+
+:func:`refuse_input` stops a command whose output is one of its own inputs before it reads anything.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import OutputError, ParameterError
 
-__all__ = ["output_path", "write_text"]
+__all__ = ["output_path", "refuse_input", "write_text"]
 
 
 @contextlib.contextmanager
@@ -75,3 +78,33 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
         except OSError as exc:
             raise OutputError(Path(path), exc) from exc
     return Path(path)
+
+
+def refuse_input(out: str | os.PathLike[str] | None, inputs: Iterable[str | os.PathLike[str]]) -> None:
+    """:class:`~cpsim.OutputError` if ``out`` is the same file as one of ``inputs`` (through links too).
+
+    ``None`` and ``-`` (standard output / input) are never the same file; paths that do not exist
+    yet cannot be an input.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> capture = Path(tempfile.mkdtemp()) / "capture.csv"
+    >>> _ = capture.write_text("time,cp\\n")
+    >>> refuse_input(capture.with_name("table.csv"), [capture])  # another file: fine
+    >>> refuse_input(capture, [capture])
+    Traceback (most recent call last):
+    ...
+    cpsim.errors.OutputError: ...capture.csv: cannot write: it is one of the inputs; choose another output path
+    """
+    if out is None or os.fspath(out) in ("-", ""):
+        return
+    for inp in inputs:
+        if inp is None or os.fspath(inp) in ("-", ""):
+            continue
+        try:
+            same = os.path.samefile(out, inp)
+        except (OSError, ValueError):
+            continue  # one of them does not exist (yet): not the same file
+        if same:
+            raise OutputError(out, OSError(errno.EINVAL, "it is one of the inputs; choose another output path"))

@@ -159,6 +159,60 @@ def test_ac_coupling_is_recognised_from_the_instrument_setting():
     assert_cannot_tell(m, "ac_coupled")
 
 
+@pytest.mark.parametrize(("high", "duty"), [(9.0, 0.25), (9.0, 0.1), (6.0, 0.25), (6.0, 0.8), (3.0, 0.5),
+                                            (12.0, 0.3)])
+def test_ac_coupled_pilots_are_recognised_at_any_state_and_duty(high, duty):
+    # coupling moves both levels by the pilot's true mean: the low one lands well off -12 V
+    w = pilot_waveform(Stretch(0.02, high, -12.0, duty), noise_rms_v=0.02, seed=3)
+    m = analyze(Waveform.from_arrays(w.t, w.v - w.v.mean()))
+    assert_cannot_tell(m, "ac_coupled")
+    assert "generator fault" in m.reason    # the DC reading is named too: the levels alone cannot exclude it
+
+
+@pytest.mark.parametrize(("high", "low", "duty", "state"), [
+    (9.0, -11.0, 0.53, "B2"), (9.5, -11.0, 0.537, "B2"), (6.5, -11.0, 0.629, "C2"),
+    (9.0, -13.0, 13 / 22, "B2"), (6.0, -13.0, 13 / 19, "C2"),
+])
+def test_a_dc_pilot_that_averages_0_v_keeps_its_own_fault(high, low, duty, state):
+    # a DC-coupled pilot averages 0 V at one duty per state; its generator fault must not be explained away
+    # (each is also an AC-coupled healthy pilot's levels shifted by 1-1.5 V: too little to claim coupling)
+    m = analyze(pilot_waveform(Stretch(0.02, high, low, duty)))
+    assert abs(duty * high + (1 - duty) * low) < 0.05 * (high - low)
+    assert m.input_issues == () and m.state == state
+    assert faults(m) == ["v_low_out_of_range"] and verdict(m) == "fail"
+
+
+def test_the_simulated_weak_generator_at_53_percent_is_not_called_ac_coupled(tmp_path):
+    out = cpsim("simulate", "cp", "--state", "B", "--duty", "53.3", "--v-high", "12.3", "--v-low", "-11",
+                "-o", tmp_path / "w.csv")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(cpsim("analyze", tmp_path / "w.csv", "--json").stdout)
+    assert d["input_issues"] == [] and d["state"] == "B2" and d["verdict"] == "fail"
+    assert "v_low_out_of_range" in [f["code"] for f in d["faults"]]
+
+
+@pytest.mark.parametrize("ohm", [106, 111, 116])
+def test_a_short_that_reads_as_a_x10_probe_names_the_short_too(ohm):
+    # ±12 V through 1 kΩ into R: ±12·R/(1000 + R), x10 a healthy A2 pilot; which one it is cannot be told
+    v = 12.0 * ohm / (1000.0 + ohm)
+    m = analyze(pilot_waveform(Stretch(0.02, v, -v, 0.25), noise_rms_v=0.005, seed=4))
+    assert_cannot_tell(m, "probe_factor")
+    assert "x10 probe" in m.reason and f"shorted to PE through ≈ {ohm} Ω" in m.reason
+
+
+@pytest.mark.parametrize("v", [1.0, 1.4])
+def test_shorts_outside_the_x10_window_stay_shorts(v):
+    m = analyze(pilot_waveform(Stretch(0.02, v, -v, 0.25), noise_rms_v=0.005, seed=4))
+    assert m.state == "E" and faults(m) == ["state_e_pwm"] and m.input_issues == ()
+
+
+def test_an_asymmetric_x10_pilot_is_not_offered_as_a_short():
+    w = noisy_pwm(8.9, seed=6, noise=0.02)
+    m = analyze(Waveform.from_arrays(w.t, 0.1 * w.v))
+    assert_cannot_tell(m, "probe_factor")
+    assert "short" not in m.reason
+
+
 @pytest.mark.parametrize("kind", ["sine", "noise", "logic"])
 def test_not_a_pilot_gets_no_vehicle_or_generator_diagnosis(kind):
     t = np.arange(20_000) * 1e-6

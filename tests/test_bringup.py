@@ -197,6 +197,85 @@ def test_custom_algorithm(tmp_path, monkeypatch):
     assert result.summary["states"]["B2"]["read_as"] == {"D": 200}
 
 
+@pytest.mark.parametrize("body, message", [
+    ("import os\nf = os.getcwd\n", "failed on the ADC codes: TypeError"),
+    ("def f(codes):\n    raise RuntimeError('boom')\n", "failed on the ADC codes: RuntimeError: boom"),
+    ("def f(codes):\n    return codes\n", "returned shape"),
+    ("def f(codes):\n    return 'abc'\n", "returned str, not numbers"),
+    ("import numpy as np\ndef f(codes):\n    return np.full(codes.shape[0], np.nan)\n", "non-finite"),
+])
+def test_failing_custom_algorithm_is_a_parameter_error(tmp_path, monkeypatch, body, message):
+    import sys
+
+    (tmp_path / "bad_fw.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("bad_fw", None)
+    with pytest.raises(ParameterError, match="firmware algorithm 'bad_fw:f' ") as info:
+        bringup(make_board(states=["B2"], algorithm="bad_fw:f"), runs=20, seed=1)
+    assert message in str(info.value) and "numpy array of codes" in str(info.value)
+    sys.modules.pop("bad_fw", None)
+
+
+BOARD_TOML = """
+[board]
+name = "t"
+[frontend]
+r_top_ohm = 200e3
+r_bottom_ohm = 100e3
+r_bias_ohm = 56e3
+v_bias_v = 5.0
+[adc]
+bits = 10
+vref_v = 5.0
+[sampling]
+mode = "free_running"
+samples = 20
+rate_hz = 9000.0
+[firmware]
+algorithm = "peak"
+thresholds_counts = { A = [875, 1023], B = [780, 875], C = [690, 780], D = [1, 690] }
+[pilot]
+cp_tolerances = "none"
+"""
+
+
+def test_custom_algorithm_next_to_the_board_file(tmp_path):
+    import sys
+
+    (tmp_path / "fw_next_to_board.py").write_text("def lowest(codes):\n    return codes.min(axis=1)\n")
+    board = tmp_path / "b.toml"
+    board.write_text(BOARD_TOML.replace('"peak"', '"fw_next_to_board:lowest"'))
+    before = list(sys.path)
+    try:
+        result = bringup(str(board), runs=50, seed=1, states=["B2"])
+    finally:
+        sys.modules.pop("fw_next_to_board", None)
+    assert result.summary["states"]["B2"]["read_as"] == {"D": 50}
+    assert sys.path == before                                  # the folder was on the path for the import only
+    board.write_text(BOARD_TOML.replace('"peak"', '"no_such_fw_module:f"'))
+    with pytest.raises(ParameterError, match="cannot import it .*board file's folder.*No module named"):
+        bringup(str(board), runs=5, seed=1)
+    assert sys.path == before
+
+
+def test_partial_states_recommend_only_simulated_adjacent_boundaries():
+    board = make_board(states=["B2", "D2"], noise=0.5, tolerance=0.01)
+    s = bringup(board, runs=2000, seed=1).summary
+    rec = s["recommended_thresholds_counts"]
+    assert rec == OPENEVSE                                      # B and D are not neighbours: nothing moves
+    spans = sorted((lo, hi) for lo, hi in rec.values())
+    assert all(hi1 <= lo2 for (_, hi1), (lo2, _) in zip(spans, spans[1:]))
+    assert s["boundaries"] == [] and s["recommended_margin_lsb"] is None and s["current_margin_lsb"] is None
+    assert sum("not re-derived" in n for n in s["notes"]) == 3
+    s = bringup(make_board(states=["A2", "B2", "D2"], noise=0.5), runs=2000, seed=1).summary
+    rec = s["recommended_thresholds_counts"]
+    assert [(b["upper"], b["lower"]) for b in s["boundaries"]] == [("A", "B")]
+    assert rec["A"][0] == rec["B"][1] and rec["C"] == OPENEVSE["C"] and rec["D"] == OPENEVSE["D"]
+    assert rec["B"][0] == OPENEVSE["B"][0]
+    assert s["recommended_margin_lsb"] == s["boundaries"][0]["margin_lsb"]
+    assert any("B/C boundary" in n and "C was not simulated" in n for n in s["notes"])
+
+
 def test_upper_95_is_clopper_pearson():
     from scipy.stats import beta
 

@@ -90,6 +90,28 @@ def test_bad_board_file_exits_2_naming_the_key(tmp_path):
     assert r.returncode == 2 and "bad.toml: adc.vref_v must be a number > 0" in r.stderr
 
 
+def test_help_shows_a_single_percent_sign():
+    r = cpsim_cli("bringup", "--help")
+    assert r.returncode == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    assert "misreads with a 95 % upper bound" in text and "%%" not in r.stdout
+
+
+def test_failing_custom_algorithm_exits_2_with_one_line(tmp_path):
+    board = tmp_path / "t.toml"
+    board.write_text("[board]\nname='t'\n[frontend]\nr_top_ohm=200e3\nr_bottom_ohm=100e3\nr_bias_ohm=56e3\nv_bias_v=5.0\n[adc]\nbits=10\n"
+                     "vref_v=5.0\n[sampling]\nmode='triggered'\ndelay_after_rise_s=2e-5\n[firmware]\n"
+                     "algorithm='os:getcwd'\nthresholds_counts={A=[875,1023],B=[780,875]}\n[pilot]\nstates=['B2']\n")
+    r = cpsim_cli("bringup", str(board), "--runs", "10")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "firmware algorithm 'os:getcwd' failed on the ADC codes: TypeError" in r.stderr
+    (tmp_path / "myalg_cli.py").write_text("def highest(codes):\n    return codes.max(axis=1)\n")
+    board.write_text(board.read_text().replace("os:getcwd", "myalg_cli:highest"))
+    r = cpsim_cli("bringup", str(board), "--runs", "10", "--seed", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["states"]["B2"]["read_as"] == {"B": 10}
+
+
 def test_usage_error_exits_2():
     r = cpsim_cli("bringup", "openevse", "--engine", "quantum")
     assert r.returncode == 2 and "invalid choice" in r.stderr

@@ -228,3 +228,32 @@ def test_report_recognises_the_csv_tables_cpsim_writes(tmp_path, capture_csv):
     assert cpsim_cli("analyze", tmp_path / "units", "--out", tmp_path / "fleet.csv").returncode == 0
     r = cpsim_cli("report", tmp_path / "fleet.csv", "-o", tmp_path / "fleet.html")
     assert r.returncode == 0 and "1 captures: 1 pass" in r.stdout.decode(), r.stdout + r.stderr
+
+
+def test_text_the_user_typed_comes_back_as_typed():
+    line = one_line_error(cpsim_cli("montecarlo", "--tolerance", "duty=50pp", "--runs", "10"))
+    assert "'duty=50pp'" in line and "'duty=LO:HI'" in line and "--duty" not in line
+
+
+def test_report_refuses_two_standard_inputs_and_unknown_compare(capture_csv):
+    assert "standard input" in one_line_error(cpsim_cli("report", "-", "-", "-o", os.devnull, input_bytes=b""))
+    assert "nope" in one_line_error(cpsim_cli("report", capture_csv, "--compare", "nope", "-o", os.devnull))
+
+
+def test_analyze_checks_every_option_on_the_one_file_path_too(capture_csv):
+    assert "-3" in one_line_error(cpsim_cli("analyze", capture_csv, "--workers", "-3"))
+    assert one_line_error(cpsim_cli("analyze", capture_csv, "--threshold", "C=7:5")).startswith(
+        "cpsim: error: --threshold C=7:5")
+
+
+@pytest.mark.parametrize("args", [("montecarlo", "--worst", "-1"), ("bringup", "openevse", "--runs", "-5"),
+                                  ("montecarlo", "--runs", "2.5")])
+def test_counts_refuse_negative_and_fractional_values(args):
+    r = cpsim_cli(*args)
+    assert r.returncode == 2 and b"whole number" in r.stderr, r.stderr
+
+
+def test_counts_take_the_same_spellings_everywhere(tmp_path):
+    for args in (("montecarlo", "--runs", "1_000", "--worst", "1e0"), ("bringup", "openevse", "--runs", "1k")):
+        r = cpsim_cli(*args, "--seed", "1", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr

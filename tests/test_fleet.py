@@ -111,6 +111,11 @@ def test_cli_many_files_to_a_table_and_a_fleet_report(fleet, tmp_path):
     assert "6 captures" in rep.stdout
     text = html.read_text()
     assert "Fleet" in text and "Worst units" in text and "broken.csv" in text
+    # the same production gate from the table as from the captures: broken.csv cannot be judged
+    for level in ("inconclusive", "fail"):
+        gate = cpsim("analyze", str(fleet), "--fail-on", level).returncode
+        assert cpsim("report", str(out), "-o", str(html), "--fail-on", level).returncode == gate
+    assert gate in (0, 1) and cpsim("report", str(out), "-o", str(html), "--fail-on", "inconclusive").returncode == 1
 
 
 def test_cli_single_file_path_is_unchanged(fleet):
@@ -125,3 +130,17 @@ def test_the_process_pool_gives_the_same_table(fleet, monkeypatch):
     import pandas as pd
 
     pd.testing.assert_frame_equal(analyze_many(fleet, workers=2), analyze_many(fleet, workers=1))
+
+
+def test_captures_above_the_memory_budget_are_streamed_with_the_same_row(fleet, monkeypatch):
+    import pandas as pd
+
+    in_memory = analyze_many(fleet, workers=1)
+    monkeypatch.setenv("CPSIM_MEMORY_BUDGET", "36")  # 2 samples: every capture is read in pieces
+
+    def whole_file(*args, **kwargs):
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr("cpsim.io.read_capture", whole_file)
+    streamed = analyze_many(fleet, workers=1)
+    pd.testing.assert_frame_equal(streamed, in_memory)

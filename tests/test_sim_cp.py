@@ -160,3 +160,71 @@ def test_circuit_files_ship_inside_the_package():
 
     root = Path(cpsim.__file__).parent / "circuits"
     assert {"cp_a.cir", "cp_c.cir", "pp_type1.cir", "pp_type2.cir", "models.lib"} <= {p.name for p in root.iterdir()}
+
+
+def test_adaptive_step_agrees_with_the_uniform_step(ngspice):
+    """Two routes to the same waveform: ngspice's own step (Gear, bounded by max_step_s, put on the grid
+    in numpy) and the step capped at the output interval. What ran before in the process does not matter
+    (ngspice 39's ``interp`` option would stay on and truncate later runs: it is not used)."""
+    from cpsim.analysis import measure_pilot
+
+    circuits = [CpCircuit(s, r_charge_ohm=1300.0, cable_c_f=c) for s, c in (("B", 300e-12), ("C", 1500e-12))]
+    circuits.append(CpCircuit("D", duty=0.10))
+    first = simulate_cp_batch(circuits, stop_s=2.05e-3, max_step_s=5e-6)
+    uniform = simulate_cp_batch(circuits, stop_s=2.05e-3)
+    adaptive = simulate_cp_batch(circuits, stop_s=2.05e-3, max_step_s=5e-6)
+    for a, b in zip(first, adaptive):
+        np.testing.assert_array_equal(a.v, b.v)
+    for u, a in zip(uniform, adaptive):
+        np.testing.assert_array_equal(u.t, a.t)
+        mu, ma = measure_pilot(u.t, u.v), measure_pilot(a.t, a.v)
+        assert ma.state == mu.state
+        assert ma.v_high == pytest.approx(mu.v_high, abs=1e-6)
+        assert ma.v_low == pytest.approx(mu.v_low, abs=1e-6)
+        assert ma.duty == pytest.approx(mu.duty, abs=1e-4)
+        assert ma.rise_time_s == pytest.approx(mu.rise_time_s, rel=0.05)
+        assert ma.fall_time_s == pytest.approx(mu.fall_time_s, rel=0.05)
+
+
+def test_max_step_must_lie_between_output_step_and_stop(ngspice):
+    with pytest.raises(ParameterError, match="max_step_s"):
+        simulate_cp_batch([CpCircuit("B")], stop_s=2e-3, max_step_s=1.0)
+
+
+_INTERP_ON = """
+import json, logging, sys
+import numpy as np
+from cpsim.analysis import measure_pilot
+from cpsim.sim import CpCircuit, simulate_cp_batch
+from cpsim.sim.netlist import compose, load_scenario
+from cpsim.sim.ngspice import session
+
+logging.basicConfig(stream=sys.stderr)
+stop = float(sys.argv[1])
+circuit = CpCircuit("C")
+clean = simulate_cp_batch([circuit], stop_s=stop, max_step_s=5e-6)[0]
+session().run(compose(load_scenario(circuit.scenario), [circuit.netlist_params()],
+                      ".save cp_evse\\n.options interp\\n.tran 1e-07 0.00205"))
+after = simulate_cp_batch([circuit], stop_s=stop, max_step_s=5e-6)[0]
+a, b = measure_pilot(clean.t, clean.v), measure_pilot(after.t, after.v)
+print(json.dumps({"same_t": bool(np.array_equal(clean.t, after.t)), "states": [a.state, b.state],
+                  "dv": abs(a.v_high - b.v_high), "dduty": abs(a.duty - b.duty)}))
+"""
+
+
+@pytest.mark.parametrize("stop_s", [2.05e-3, 2.04431e-3])  # a multiple of the output step, and not
+def test_a_process_where_someone_switched_interp_on_still_gets_whole_waveforms(ngspice, stop_s):
+    """ngspice 39 keeps ``.options interp`` on after any run that sets it (e.g. the user's own PySpice
+    run); with a TMAX it would then truncate cpsim's output. cpsim notices and runs the interp way.
+    In a child process: the switch cannot be undone and would change later tests' samples."""
+    import json
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", _INTERP_ON, str(stop_s)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "interp" in r.stderr
+    out = json.loads(r.stdout)
+    assert out["same_t"] and out["states"] == ["C2", "C2"]
+    assert out["dv"] <= 1e-6 and out["dduty"] <= 1e-4

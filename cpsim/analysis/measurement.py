@@ -217,23 +217,9 @@ def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="w
              min_segment_s=MIN_SEGMENT_S, duty_change_tol=DUTY_CHANGE_TOL, max_noise_v=MAX_NOISE_V,
              max_tilt_v=MAX_TILT_V, max_edge_fraction=MAX_EDGE_FRACTION, plateau_fractions=PLATEAU_FRACTIONS,
              max_level_points=MAX_LEVEL_POINTS, metadata=None) -> PilotMeasurement:
-    prof = std.get_profile(profile)
-    pick = choose("summary", summary, _SUMMARY)
-    opts = dict(dc_min_s=_positive("dc_min_s", dc_min_s),
-                min_segment_s=_positive("min_segment_s", min_segment_s, zero_ok=True),
-                duty_change_tol=_positive("duty_change_tol", duty_change_tol, zero_ok=True),
-                max_noise_v=_positive("max_noise_v", max_noise_v),
-                max_tilt_v=_positive("max_tilt_v", max_tilt_v),
-                max_edge_fraction=_positive("max_edge_fraction", max_edge_fraction))
-    # a steady claim needs the level held longer than any half period of a PWM could last
-    opts["steady_min_s"] = min(opts["dc_min_s"], STEADY_MIN_PERIODS / std.FREQUENCY_HZ)
-    try:
-        a, b = (float(x) for x in plateau_fractions)
-    except (TypeError, ValueError):
-        raise ParameterError(f"plateau_fractions must be two numbers, got {plateau_fractions!r}") from None
-    if not 0.0 <= a < b <= 1.0:
-        raise ParameterError(f"plateau_fractions must satisfy 0 <= start < end <= 1, got {plateau_fractions!r}")
-    max_points = int(_positive("max_level_points", max_level_points))
+    prof, pick, opts, (a, b), max_points = _options(profile, summary, dc_min_s, min_segment_s, duty_change_tol,
+                                                    max_noise_v, max_tilt_v, max_edge_fraction, plateau_fractions,
+                                                    max_level_points)
     t, v = _as_arrays(t, v, checked)
     n = v.size
     dt = float(t[-1] - t[0]) / (n - 1)
@@ -262,6 +248,38 @@ def _measure(t, v, *, profile, channel, checked, summary="longest", threshold="w
     timing, t_mid, sharp, band_s, peak = edge_measurements(
         t, v, transitions, plateaus, max_edge_fraction=opts["max_edge_fraction"], nominal_period_s=nominal,
         settle_s=std.PLATEAU_SETTLE_MIN_S)
+    return _finish(t, dt, a, transitions, plateaus, timing, t_mid, sharp, band_s, peak, levels, prof, opts, pick,
+                   notes, base, metadata)
+
+
+def _options(profile, summary, dc_min_s, min_segment_s, duty_change_tol, max_noise_v, max_tilt_v,
+             max_edge_fraction, plateau_fractions, max_level_points):
+    """The validated options of :func:`measure_pilot`: ``(profile, pick, opts, fractions, max_points)``."""
+    prof = std.get_profile(profile)
+    pick = choose("summary", summary, _SUMMARY)
+    opts = dict(dc_min_s=_positive("dc_min_s", dc_min_s),
+                min_segment_s=_positive("min_segment_s", min_segment_s, zero_ok=True),
+                duty_change_tol=_positive("duty_change_tol", duty_change_tol, zero_ok=True),
+                max_noise_v=_positive("max_noise_v", max_noise_v),
+                max_tilt_v=_positive("max_tilt_v", max_tilt_v),
+                max_edge_fraction=_positive("max_edge_fraction", max_edge_fraction))
+    # a steady claim needs the level held longer than any half period of a PWM could last
+    opts["steady_min_s"] = min(opts["dc_min_s"], STEADY_MIN_PERIODS / std.FREQUENCY_HZ)
+    try:
+        a, b = (float(x) for x in plateau_fractions)
+    except (TypeError, ValueError):
+        raise ParameterError(f"plateau_fractions must be two numbers, got {plateau_fractions!r}") from None
+    if not 0.0 <= a < b <= 1.0:
+        raise ParameterError(f"plateau_fractions must satisfy 0 <= start < end <= 1, got {plateau_fractions!r}")
+    max_points = int(_positive("max_level_points", max_level_points))
+    return prof, pick, opts, (a, b), max_points
+
+
+def _finish(t, dt: float, a: float, transitions, plateaus, timing, t_mid, sharp, band_s, peak, levels, prof, opts,
+            pick, notes: list[str], base: dict, metadata) -> PilotMeasurement:
+    """Cycles, units, timeline and summary from the edges and plateaus (shared with the streamed route,
+    :mod:`cpsim.analysis.stream`, which passes a ``t`` that holds only the samples read here)."""
+    nominal = 1.0 / std.FREQUENCY_HZ
     cycles, index = measure_cycles(transitions, plateaus, timing, t_mid, sharp, band_s, peak, prof,
                                    max_tilt_v=opts["max_tilt_v"], min_plateau_s=std.PLATEAU_SETTLE_MIN_S)
     period_typ = finite_median(cycles.period_s) if len(cycles) else nominal

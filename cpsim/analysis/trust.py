@@ -12,11 +12,17 @@ cannot make.
   side only), or a plateau is one exact value at the extreme while the other plateau shows
   noise. A level at a clipped extreme is not a measurement.
 * **Probe factor ×10 / ×0.1, inversion**: the levels are not a healthy pilot, but scaled by 10
-  or 0.1, mirrored (an inverted channel), or both, they are one. A real fault stays unhealthy
-  under these transforms: a resistive CP-PE short collapses both halves symmetrically, a weak
-  generator leaves the low level off -12 V whichever way it is scaled.
+  or 0.1, mirrored (an inverted channel), or both, they are one. A resistive CP-PE short
+  collapses both halves alike, to ±12·R/(1 kΩ + R); through about 105-117 Ω that is ±1.14 to
+  ±1.26 V, which ×10 is a healthy A2 pilot, so the levels alone cannot tell a short from a ×10
+  probe read as ×1: the issue then names both (with the short's resistance) and the verdict
+  stays inconclusive. Shorts through other resistances, and a weak generator whose low level is
+  off -12 V, stay unhealthy under these transforms.
 * **AC coupling**: the instrument says so (``metadata["coupling"] == "AC"``), or a PWM whose
-  mean over whole periods is about 0 V and whose swing is a pilot's, shifted.
+  mean over whole periods is about 0 V, whose low level lies well off the generator's -12 V
+  (:data:`AC_LOW_OFF_V`) and whose swing is a pilot's, shifted. A mean of 0 V alone is no
+  evidence: a DC-coupled pilot averages 0 V at one duty per state (about 57 % in B, 67 % in C),
+  and one whose generator is a little off (a low level of -11 V, say) keeps its own finding.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ..standard import LimitsProfile
+from ..standard import GENERATOR_V_HIGH_V, R1_OHM, LimitsProfile
 from .states import diode_fault
 
 __all__ = ["InputIssue", "ISSUE_CODES", "assess_input", "clipped_extremes", "level_uncertainty"]
@@ -47,8 +53,18 @@ CLIP_PILE_FRACTION = 0.2
 """A clipped plateau holds at least this fraction of its points at the extreme (cpsim choice: honest noise
 of one LSB or more puts a few % at its top code)."""
 AC_MEAN_FRACTION = 0.05
-"""An AC-coupled PWM averages to within this fraction of its swing of 0 V over whole periods (cpsim choice:
-a DC-coupled pilot's mean is at least 3.8 V from 0, e.g. B2 at 57 % duty: 8.9·0.57 - 12·0.43 ≈ 0)."""
+"""An AC-coupled PWM averages to within this fraction of its swing of 0 V over whole periods (cpsim choice).
+A DC-coupled pilot does too at one duty per state: 12/21 ≈ 57 % in B (9·0.57 - 12·0.43 ≈ 0), 67 % in C,
+80 % in D, so this is evidence of AC coupling only with the low level off -12 V (:data:`AC_LOW_OFF_V`)."""
+AC_LOW_OFF_V = 1.0
+"""A PWM is read as AC-coupled from its levels only if its low level lies at least this far [V] outside the
+generator's low window (-12 V ±0.6 V): coupling moves both levels by the pilot's true mean, which is several
+volts at most duties (cpsim choice: a DC pilot with its low level at -11 V or -13 V, a generator a little
+off, is reported as that, not as a coupling mistake; an AC-coupled pilot shifted by less than about 1.6 V
+is read as DC-coupled)."""
+SHORT_SYMMETRY = 0.1
+"""A resistive CP-PE short holds both halves alike: ``|v_high + v_low|`` within this fraction of the swing
+(cpsim choice: +0.87/-0.89 V through 80 Ω differ by 1.4 % of it, §8)."""
 
 
 @dataclass(frozen=True)
@@ -214,21 +230,51 @@ def assess_input(x: np.ndarray, *, v_high: float, v_low: float, duty: float, pwm
             also = ""
             if code == "inverted" and state_valid:
                 also = f"; if it is not inverted, the pilot's low level {v_low:+.2f} V is off -12 V"
+            short = _short_ohm(v_high, v_low, pwm) if k == 10.0 else None
+            if short is not None:   # a short through ~105-117 Ω reads the same: name both
+                what = (f"values are 10x too small (a x10 probe read as x1?) or CP is shorted to PE through "
+                        f"≈ {short:.0f} Ω (both halves held alike)")
+                also = f"; if the probe is set right, look for the CP-PE short (≈ {short:.0f} Ω)"
             issues.append(InputIssue(code, f"{what}: read that way the levels are {hi:+.2f}/{lo:+.2f} V, a healthy "
                                            f"{_state_of(hi, lo, pwm, profile)} pilot; {hint}{also}"))
             return tuple(issues)
-    if pwm and math.isfinite(duty):
-        swing = v_high - v_low
-        mean = duty * v_high + (1.0 - duty) * v_low
-        if swing > 0 and abs(mean) <= AC_MEAN_FRACTION * swing:
-            shifted = (v_high - v_low - 12.0, -12.0)
-            if _healthy(*shifted, pwm, profile):
-                issues.append(InputIssue(
-                    "ac_coupled", f"the PWM averages {mean:+.2f} V over whole periods and its levels, moved so the "
-                                  f"low one is -12 V, are a healthy {_state_of(*shifted, pwm, profile)} pilot: the "
-                                  "channel looks AC-coupled; set DC coupling and capture again"))
-    return tuple(issues)
+    ac = _ac_coupled_issue(v_high, v_low, duty, pwm, profile)
+    return tuple(issues) + ((ac,) if ac else ())
 
+
+def _short_ohm(v_high: float, v_low: float, pwm: bool) -> float | None:
+    """The resistance [Ω] of a CP-PE short that would give these levels (the ±12 V generator through its 1 kΩ
+    into R: V = 12·R/(1000 + R), so R = 1000·V/(12 - V)), or ``None`` if they are not a short's (a short holds
+    a PWM's halves alike, at ±V)."""
+    v = (v_high - v_low) / 2.0 if pwm else v_high
+    if pwm and abs(v_high + v_low) > SHORT_SYMMETRY * (v_high - v_low):
+        return None
+    if not 0.0 < v < GENERATOR_V_HIGH_V:
+        return None
+    return R1_OHM * v / (GENERATOR_V_HIGH_V - v)
+
+
+def _ac_coupled_issue(v_high: float, v_low: float, duty: float, pwm: bool,
+                      profile: LimitsProfile) -> InputIssue | None:
+    """An AC-coupled channel read from the levels: a PWM averaging about 0 V whose low level is well off -12 V
+    (:data:`AC_LOW_OFF_V`) and whose levels, moved so the low one is -12 V, are a healthy pilot."""
+    if not (pwm and math.isfinite(duty)):
+        return None
+    swing = v_high - v_low
+    mean = duty * v_high + (1.0 - duty) * v_low
+    low = profile.low_window
+    off = max(low.lo - v_low, v_low - low.hi)   # how far outside the generator's low window
+    if not (swing > 0 and abs(mean) <= AC_MEAN_FRACTION * swing and off >= AC_LOW_OFF_V):
+        return None
+    shifted = (v_high - v_low - 12.0, -12.0)
+    if not _healthy(*shifted, pwm, profile):
+        return None
+    return InputIssue(
+        "ac_coupled", f"the PWM averages {mean:+.2f} V over whole periods, its low level {v_low:+.2f} V is "
+                      f"{abs(v_low + 12.0):.2f} V from the generator's -12 V, and its levels, moved so the low one is "
+                      f"-12 V, are a healthy {_state_of(*shifted, pwm, profile)} pilot: the channel looks "
+                      "AC-coupled; set DC coupling and capture again (if it was DC-coupled, the pilot's low level "
+                      f"{v_low:+.2f} V is off -12 V: a generator fault)")
 
 def level_uncertainty(values: np.ndarray, quantum: float) -> float:
     """95 % half-width [V] of the median of per-cycle (or per-block) ``values``, plus half a code step.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from .common import add_fail_on, channel_arg, print_json, profile_arg, verdict_exit
@@ -32,6 +33,9 @@ def add_parser(sub: Any, units_note: str) -> None:
                                                    "capture: file, format, state, levels, duty, frequency, "
                                                    "current, verdict, faults, notes, error)")
     an.add_argument("--workers", type=int, help="worker processes for many captures (default: the CPUs)")
+    an.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                    help="read the capture in pieces, in bounded memory (same numbers); default: when it holds more "
+                         "samples than the memory budget (CPSIM_MEMORY_BUDGET bytes, default about 20 M samples)")
     add_fail_on(an)
     an.add_argument("--json", action="store_true",
                     help="print one JSON object, SI units, duty as a fraction, with 'checks' and 'verdict'")
@@ -41,6 +45,10 @@ def add_parser(sub: Any, units_note: str) -> None:
 def cmd_analyze(args: Any) -> int:
     import os
 
+    if args.workers is not None:  # checked on the one-file path too, where it is not used
+        from ..study.pool import check_workers
+
+        check_workers(args.workers)
     if len(args.file) > 1 or args.out or os.path.isdir(args.file[0]):
         return cmd_analyze_many(args)
     args.file = args.file[0]
@@ -53,7 +61,7 @@ def _cmd_analyze_one(args: Any) -> int:
 
     profile = profile_arg(args.profile, args.threshold)
     m = analyze(args.file, profile=profile, fmt=args.format, channel=channel_arg(args.channel),
-                vehicle_connected=True if args.vehicle_connected else None)
+                vehicle_connected=True if args.vehicle_connected else None, stream=getattr(args, "stream", None))
     rows = check_measurement(m, profile, faults=m.faults)
     verdict = overall_verdict(rows)
     if args.json:
@@ -81,7 +89,10 @@ def cmd_analyze_many(args: Any) -> int:
     if args.out:
         from pathlib import Path
 
-        from ..report.many import FLEET_COLUMNS  # noqa: F401  (fail on a bad suffix before the work)
+        from ..outputs import refuse_input
+        from ..report.many import capture_files
+
+        refuse_input(args.out, capture_files(args.file))  # the files a folder holds too (not earlier tables)
 
         if Path(args.out).suffix.lower() not in (".parquet", ".pq", ".csv"):
             from ..errors import ParameterError
@@ -89,7 +100,7 @@ def cmd_analyze_many(args: Any) -> int:
             raise ParameterError(f"{args.out}: the table is written as .parquet or .csv")
     table = analyze_many(args.file, profile=profile, fmt=args.format, channel=channel_arg(args.channel),
                          vehicle_connected=True if args.vehicle_connected else None, workers=args.workers,
-                         progress=sys.stderr.isatty() and not args.json)
+                         progress=sys.stderr.isatty() and not args.json, exclude=[args.out] if args.out else ())
     if args.out:
         write_table(table, args.out)
     verdicts = table["verdict"].astype(str).tolist()

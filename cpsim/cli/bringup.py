@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ParameterError
-from .common import print_json
+from .common import count, print_json
 
 __all__ = ["add_parser"]
 
@@ -19,20 +19,20 @@ def add_parser(sub: Any, units_note: str) -> None:
         "bringup", help="virtual bring-up: will the board's firmware ever read the wrong state?",
         description="Simulate a board's CP measurement chain (sense divider, ADC, sampling, firmware thresholds "
                     "in counts, debounce) over the CP circuit's and the board's tolerances, and report per state "
-                    "the codes the firmware computes, what it reads, misreads with a 95 %% upper bound, the "
+                    "the codes the firmware computes, what it reads, misreads with a 95 % upper bound, the "
                     "margin in LSB to each threshold and what drives it, the worst variations and recommended "
                     "thresholds. BOARD is a board file (TOML) or the name of an example board (openevse, "
                     "esp32_evse).",
         epilog=units_note)
     p.add_argument("board", metavar="BOARD", help="board file (.toml) or example board name")
-    p.add_argument("--runs", type=int, default=10_000, help="variations per state (default 10000)")
+    p.add_argument("--runs", type=count, default=10_000, help="variations per state (default 10000)")
     p.add_argument("--engine", default="fast", choices=("fast", "spice"),
                    help="fast: settled plateaus in closed form; spice: ngspice with the front-end, sampled at "
                         "the board's instants (edges, cable capacitance); default fast")
     p.add_argument("--seed", type=int, help="random seed (default: drawn and reported)")
     p.add_argument("--state", action="append", metavar="STATE",
                    help="simulate this state only (repeatable; default: the board's pilot.states)")
-    p.add_argument("--worst", type=int, default=5, help="worst variations to list (default 5)")
+    p.add_argument("--worst", type=count, default=5, help="worst variations to list (default 5)")
     p.add_argument("--out", help="write one row per variation and state to .parquet or .csv")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_cmd_bringup)
@@ -76,10 +76,12 @@ def _print(s: dict) -> None:
 
 
 def _cmd_bringup(args) -> int:
+    from ..outputs import refuse_input
     from ..study.bringup import bringup
 
     if args.runs is None or args.runs < 1:
         raise ParameterError(f"--runs must be at least 1, got {args.runs}")
+    refuse_input(args.out, [args.board])  # --out over the board file would destroy it
     result = bringup(args.board, runs=args.runs, engine=args.engine, seed=args.seed, states=args.state,
                      out=args.out, worst=args.worst)
     if args.json:

@@ -92,10 +92,11 @@ def resistance(text: str) -> float:
 
 
 def count(text: str) -> int:
-    """A whole number, with SPICE suffixes or scientific notation (``1e6``, ``10k``); 1.5 is refused."""
-    value = spice_float(text)
-    if not (math.isfinite(value) and value == math.floor(value)):
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}")
+    """A whole number >= 0, with SPICE suffixes, scientific notation or digit groups (``1e6``, ``10k``,
+    ``1_000_000``); 1.5 and -1 are refused."""
+    value = spice_float(str(text).replace("_", ""))
+    if not (math.isfinite(value) and value == math.floor(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a whole number such as 1000 or 1e6, got {text!r}")
     return int(value)
 
 
@@ -138,7 +139,10 @@ def profile_arg(name: str, thresholds: list[str] | None, *, label: str | None = 
     if not thresholds:
         return profile
     windows = dict(parse_threshold(t) for t in thresholds)
-    return std.custom_profile(windows, base=profile.name, name=label or f"{profile.name}+thresholds")
+    try:
+        return std.custom_profile(windows, base=profile.name, name=label or f"{profile.name}+thresholds")
+    except ParameterError as exc:
+        raise ParameterError(f"--threshold {' '.join(thresholds)}: {exc}") from None
 
 
 FAIL_ON = ("warn", "inconclusive", "fail")

@@ -87,8 +87,13 @@ def _in_cli_terms(message: str, flags: dict[str, str]) -> str:
         word = m.group(1)
         return flags[word] + (" " if m.group(2) else "") if word in flags else m.group(0)
 
-    message = re.sub(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b(=?)", flag, message)  # snake_case names
-    return re.sub(r"\b([a-z]+)(=)", flag, message)                                # plain name=
+    def rewrite(text: str) -> str:
+        text = re.sub(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b(=?)", flag, text)  # snake_case names
+        return re.sub(r"\b([a-z]+)(=)", flag, text)                             # plain name=
+
+    # text the user typed comes back quoted ('duty=50pp'): it stays as typed
+    parts = re.split(r"""('[^']*'|"[^"]*")""", message)
+    return "".join(p if i % 2 else rewrite(p) for i, p in enumerate(parts))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import sys
@@ -9,8 +10,10 @@ from typing import Any
 
 from .. import standard as std
 from ..errors import ParameterError
+from ..outputs import refuse_input
 from ..report.html import write_report
 from ..report.model import capture_report, distinct_names, input_kind, montecarlo_report
+from ..report.verdicts import VERDICTS
 from ..units import format_percent as _pct
 from .common import add_fail_on, channel_arg, profile_arg, status, verdict_exit
 
@@ -40,6 +43,9 @@ def add_parser(sub: Any, units_note: str) -> None:
     rp.add_argument("--vehicle-connected", action="store_true",
                     help="a vehicle is plugged in: a capture read as state A is a fault")
     rp.add_argument("--png-dir", help="also write every plot as a PNG into this directory")
+    rp.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                    help="read captures in pieces, in bounded memory (same numbers; the overview plots the min/max "
+                         "envelope); default: above the memory budget (CPSIM_MEMORY_BUDGET bytes)")
     rp.add_argument("--title", help="report title")
     add_fail_on(rp)
     rp.set_defaults(func=cmd_report)
@@ -48,11 +54,16 @@ def add_parser(sub: Any, units_note: str) -> None:
 def cmd_report(args: Any) -> int:
     prof = std.get_profile(args.profile)
     compare = list(args.compare) if args.compare else [p for p in std.PROFILES if p != prof.name]
+    for name in compare:  # checked up front: a study may be the last input, or absent
+        std.get_profile(name)
+    if args.inputs.count("-") > 1:
+        raise ParameterError("'-' (standard input) can be given once; save the second capture to a file")
     capture_profile = prof
     if args.threshold:  # the user's windows judge the captures and add a yield column to the studies
         capture_profile = profile_arg(prof.name, args.threshold)
         compare.append(profile_arg(prof.name, args.threshold, label="thresholds"))
     channel = channel_arg(args.channel)
+    refuse_input(args.out, args.inputs)
     captures, results, fleets = [], [], []
     for path in args.inputs:
         if path != "-" and not os.path.exists(path):
@@ -66,7 +77,8 @@ def cmd_report(args: Any) -> int:
             results.append(montecarlo_report(path, profile=prof, compare=compare))
         else:
             captures.append(capture_report(path, profile=capture_profile, fmt=args.format, channel=channel,
-                                           vehicle_connected=True if args.vehicle_connected else None))
+                                           vehicle_connected=True if args.vehicle_connected else None,
+                                           stream=getattr(args, "stream", None)))
     out = write_report(args.out, captures, results, profile=prof, title=args.title, png_dir=args.png_dir,
                        command=" ".join(["cpsim", *map(shlex.quote, sys.argv[1:])]), fleets=fleets)
     names = distinct_names([cr.name for cr in captures], [str(cr.info.get("path", "")) for cr in captures])
@@ -80,4 +92,7 @@ def cmd_report(args: Any) -> int:
         counts = ", ".join(f"{n:,} {v}" for v, n in fr.summary["verdicts"].items())
         print(f"{fr.name}: {fr.summary['captures']:,} captures: {counts}")
     status(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
-    return verdict_exit([cr.verdict for cr in captures], args.fail_on)
+    verdicts = [cr.verdict for cr in captures]
+    for fr in fleets:  # a unit that could not be analysed cannot be judged: inconclusive, as in `analyze`
+        verdicts += ["inconclusive" if v not in VERDICTS else v for v in fr.summary["verdicts"]]
+    return verdict_exit(verdicts, args.fail_on)

@@ -5,7 +5,6 @@ Parse -> one library call (:mod:`cpsim.study`) -> print.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
@@ -13,7 +12,7 @@ import time
 from typing import Any
 
 from ..errors import ParameterError
-from .common import parse_threshold, print_json
+from .common import count, parse_threshold, print_json
 
 __all__ = ["add_parser"]
 
@@ -81,7 +80,7 @@ def add_parser(sub: Any, units_note: str) -> None:
                     "misclassified runs, margins to each threshold and the worst cases.",
         epilog=units_note)
     _common(mc)
-    mc.add_argument("--runs", type=_count, default=1000,
+    mc.add_argument("--runs", type=count, default=1000,
                     help="number of variations, e.g. 1000000 or 1e7 (default 1000); the fast engine streams its "
                          "rows, so any count runs in bounded memory")
     mc.add_argument("--seed", type=int, help="random seed (default: drawn and reported)")
@@ -95,7 +94,7 @@ def add_parser(sub: Any, units_note: str) -> None:
                           help="a progress bar on stderr even when it is not a terminal")
     progress.add_argument("--no-progress", dest="progress", action="store_false",
                           help="no progress bar (the default when stderr is not a terminal: logs stay clean)")
-    mc.add_argument("--worst", type=int, default=5, help="worst cases to list (default 5)")
+    mc.add_argument("--worst", type=count, default=5, help="worst cases to list (default 5)")
     mc.set_defaults(func=_cmd_montecarlo)
 
     co = sub.add_parser(
@@ -156,17 +155,6 @@ def _margin_lines(thresholds) -> list[str]:
                f"{format_margin_v(th['margin_shown_v'])} {th['verdict']}"
                + (f" (run {th['run']})" if th.get("run") is not None else ""))
             for th in thresholds]
-
-
-def _count(text: str) -> int:
-    """``--runs``: an integer, also written as ``1e7`` or ``1_000_000``."""
-    try:
-        value = float(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a whole number such as 1000 or 1e6, got {text!r}") from None
-    if not (math.isfinite(value) and value == int(value)):
-        raise argparse.ArgumentTypeError(f"a whole number such as 1000 or 1e6, got {text!r}")
-    return int(value)
 
 
 def _show_progress(args) -> bool:

@@ -1,4 +1,7 @@
-"""Captures that arrive through a pipe: ``-`` (standard input), ``/dev/stdin``, a FIFO.
+"""Captures that arrive through a pipe: ``-`` (standard input), ``/dev/stdin``, a FIFO, a socket.
+
+A character or block device (``/dev/zero``, a disk) is refused with :class:`~cpsim.ParameterError`:
+copying it may never end.
 
 The readers need a regular file (its size, a second look at its head, block reads at offsets);
 a stream is copied to a temporary file first, in 1 MiB pieces, and the file is removed when the
@@ -28,12 +31,29 @@ def display_name(path: str | os.PathLike[str]) -> str:
 
 
 def _is_stream(path: str) -> bool:
+    """Whether ``path`` is a pipe to copy: ``-``, ``/dev/stdin``, ``/dev/fd/N``, a FIFO or a socket.
+
+    A character or block device (``/dev/zero``, a disk, a serial port) is refused: it may never end.
+    """
     if path == STDIN:
         return True
     try:
-        return not stat.S_ISREG(os.stat(path).st_mode) and not stat.S_ISDIR(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
     except OSError:
         return False  # the reader reports a missing file in its own words
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return False
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return True
+    if stat.S_ISCHR(mode) and _names_stdin(path):
+        return True  # /dev/stdin on a terminal: what the user types, ended by Ctrl-D
+    raise ParameterError(f"{path} is a device, not a capture file; save the capture to a file first "
+                         "(or pipe it: ... | cpsim analyze -)")
+
+
+def _names_stdin(path: str) -> bool:
+    """``/dev/stdin``, ``/dev/fd/0`` or ``/proc/self/fd/0`` (standard input by name)."""
+    return os.path.normpath(path) in ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
 
 
 @contextlib.contextmanager
@@ -48,7 +68,7 @@ def spooled(path: str | os.PathLike[str]) -> Iterator[str]:
         return
     suffix = os.path.splitext(p)[1] if p != STDIN else ""
     fd, tmp = tempfile.mkstemp(prefix="cpsim-stdin-", suffix=suffix)
-    try:
+    try:  # removed however the read ends: an error, Ctrl-C (KeyboardInterrupt), a closed generator
         with os.fdopen(fd, "wb") as out:
             if p == STDIN:
                 shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)

@@ -29,13 +29,16 @@ def _split(data, measurement, profile):
     raise TypeError(f"expected a Waveform or a PilotMeasurement, got {type(data).__name__}")
 
 
-def _envelope(t: np.ndarray, v: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Min/max decimation: every bin keeps its extremes, so edges and spikes stay visible."""
+def _envelope(t: np.ndarray, v: np.ndarray, max_points: int, *,
+              per: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max decimation: every bin keeps its extremes, so edges and spikes stay visible (``per``:
+    samples per bin, when the caller chose them; ``t.size`` is then ``per * max_points // 2``)."""
     n = t.size
     bins = max(1, int(max_points) // 2)
-    if n <= max_points or n < 2 * bins:
-        return t, v
-    per = n // bins
+    if per is None:
+        if n <= max_points or n < 2 * bins:
+            return t, v
+        per = n // bins
     m = per * bins
     tb = t[:m].reshape(bins, per)
     vb = v[:m].reshape(bins, per)
@@ -56,6 +59,30 @@ def _envelope(t: np.ndarray, v: np.ndarray, max_points: int) -> tuple[np.ndarray
         tt = np.concatenate([tt, t[m:]])
         vv = np.concatenate([vv, v[m:]])
     return tt, vv
+
+
+def envelope_blocks(read, n: int, max_points: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+    """``_envelope`` of a capture read a piece at a time: ``read(lo, hi)`` gives the times and values
+    of samples ``[lo, hi)`` of ``n``. The same points, with whole bins read a few million samples at a time
+    (a capture of any length in bounded memory)."""
+    bins = max(1, int(max_points) // 2)
+    if n <= max_points or n < 2 * bins:
+        return read(0, n)
+    per = n // bins
+    m = per * bins
+    step = max(1, (1 << 21) // per)
+    tt, vv = [], []
+    for b0 in range(0, bins, step):
+        b1 = min(bins, b0 + step)
+        t, v = read(b0 * per, b1 * per)
+        et, ev = _envelope(t, v, 2 * (b1 - b0), per=per)
+        tt.append(et)
+        vv.append(ev)
+    if m < n:
+        t, v = read(m, n)
+        tt.append(t)
+        vv.append(v)
+    return np.concatenate(tt), np.concatenate(vv)
 
 
 def _shade_segments(ax, segments, scale: float, *, label: bool = True) -> list:

@@ -52,9 +52,10 @@ def _capture_figures(cr: CaptureReport, figs: _Figures) -> str:
             ax0 = fig.add_subplot(gs[0, :2])
             ax1 = fig.add_subplot(gs[0, 2])
             ax2 = fig.add_subplot(gs[0, 3])
-            plot.period_zoom(wave, m, ax=ax0, profile=cr.profile)
-            plot.edge_zoom(wave, m, ax=ax1, edge="rise", profile=cr.profile)
-            plot.edge_zoom(wave, m, ax=ax2, edge="fall", profile=cr.profile)
+            zoom = wave if cr.zoom is None else cr.zoom  # a streamed capture: one period's samples
+            plot.period_zoom(zoom, m, ax=ax0, profile=cr.profile)
+            plot.edge_zoom(zoom, m, ax=ax1, edge="rise", profile=cr.profile)
+            plot.edge_zoom(zoom, m, ax=ax2, edge="fall", profile=cr.profile)
             out.append(figs.img(fig, f"{slug}_period.png",
                                 "One period: measured V+ and V− (dashed), the 10 %/90 % levels (dotted) and the "
                                 "edge crossings (dots); right, the rising and falling edges."))

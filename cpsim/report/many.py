@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import standard as std
-from ..errors import CpsimError, OutputError, ParameterError
+from ..errors import OutputError, ParameterError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,18 +47,23 @@ _SEVERITY = ("error", "fail", "inconclusive", "warn", "pass", "info", "n/a")
 """Verdicts from most to least severe (``error``: the file could not be analysed)."""
 
 
-def capture_files(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str]) -> list[Path]:
+def capture_files(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], *,
+                  exclude: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
     """Files named and files under directories named (recursively, sorted, hidden ones skipped).
 
+    Under a directory, fleet tables (:func:`is_fleet_table`: e.g. the table of an earlier run written
+    into the folder) and the files in ``exclude`` (e.g. this run's ``--out``) are skipped.
     A path that does not exist is kept: its row says so.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    skip = {os.path.realpath(e) for e in exclude}
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             out.extend(sorted(f for f in p.rglob("*") if f.is_file()
-                              and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+                              and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                              and os.path.realpath(f) not in skip and not is_fleet_table(f)))
         else:
             out.append(p)
     return list(dict.fromkeys(out))
@@ -71,7 +76,9 @@ def _row(path: str, profile_spec: Any, fmt: str | None, channel: str | int | Non
     row["file"] = path
     try:
         from ..diagnose import analyze
+        from ..diagnose.capture import should_stream
         from ..io import read_capture
+        from ..io.registry import detect_format
         from ..study.engines import profile_from_spec
         from .checks import check_measurement, overall_verdict
         from .verdicts import VERDICTS
@@ -79,9 +86,14 @@ def _row(path: str, profile_spec: Any, fmt: str | None, channel: str | int | Non
         profile = profile_from_spec(profile_spec)
         if not os.path.exists(path):
             raise ParameterError("no such file")
-        wave = read_capture(path, fmt=fmt, channel=channel)
-        row.update(format=str(wave.metadata.get("format", "")), channel=wave.channel, samples=len(wave))
-        m = analyze(wave, profile=profile, vehicle_connected=vehicle_connected)
+        if should_stream(path, fmt=fmt):  # above the memory budget: read in pieces, same numbers
+            m = analyze(path, profile=profile, fmt=fmt, channel=channel, vehicle_connected=vehicle_connected,
+                        stream=True)
+            row.update(format=fmt or detect_format(path), channel=m.channel, samples=m.n_samples)
+        else:
+            wave = read_capture(path, fmt=fmt, channel=channel)
+            row.update(format=str(wave.metadata.get("format", "")), channel=wave.channel, samples=len(wave))
+            m = analyze(wave, profile=profile, vehicle_connected=vehicle_connected)
         checks = list(check_measurement(m, profile, faults=m.faults))
         verdict = overall_verdict(checks)
         worst = max(checks, key=lambda r: VERDICTS.index(r.verdict), default=None)
@@ -90,9 +102,8 @@ def _row(path: str, profile_spec: Any, fmt: str | None, channel: str | int | Non
                    current_a=m.current_a, verdict=verdict, faults=",".join(f.code for f in m.faults),
                    reason_code=m.reason_code, notes="; ".join(m.notes), v_high_margin_v=margin,
                    worst_check=None if worst is None or worst.verdict in ("pass", "info", "n/a") else worst.label)
-    except (CpsimError, OSError, ValueError, MemoryError) as exc:
-        row.update(verdict="error", error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
-    except Exception as exc:  # a defect in cpsim on this file: a row too, never a stopped batch
+    except Exception as exc:  # CpsimError, OSError, ValueError, MemoryError, or a defect in cpsim on this file:
+        # a row with its error, never a stopped batch
         row.update(verdict="error", error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
     return row
 
@@ -100,7 +111,8 @@ def _row(path: str, profile_spec: Any, fmt: str | None, channel: str | int | Non
 def analyze_many(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], executor: Executor | None = None,
                  *, profile: str | std.LimitsProfile = "iec61851", fmt: str | None = None,
                  channel: str | int | None = None, vehicle_connected: bool | None = None,
-                 workers: int | None = None, progress: bool | Callable[[int, int], None] = False) -> pd.DataFrame:
+                 workers: int | None = None, progress: bool | Callable[[int, int], None] = False,
+                 exclude: Iterable[str | os.PathLike[str]] = ()) -> pd.DataFrame:
     """Analyse every capture under ``paths`` in parallel: one row per capture (see the module docstring).
 
     Parameters
@@ -121,6 +133,9 @@ def analyze_many(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str
         Size of the local pool.
     progress : bool or callable
         True: a tqdm bar on stderr; a callable gets ``(finished, total)``.
+    exclude : iterable of paths
+        Files not to analyse when found under a directory (e.g. the table being written there);
+        earlier fleet tables are always skipped there (:func:`capture_files`).
 
     Returns
     -------
@@ -144,7 +159,7 @@ def analyze_many(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str
     if executor is not None and not isinstance(executor, Executor):
         raise ParameterError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
     check_workers(workers)
-    files = [str(f) for f in capture_files(paths)]
+    files = [str(f) for f in capture_files(paths, exclude=exclude)]
     if not files:
         raise ParameterError("no capture files found in the paths given")
     prof = std.get_profile(profile)
@@ -270,10 +285,11 @@ def is_fleet_table(path: str | os.PathLike[str]) -> bool:
 
 
 def write_table(df, path: str | os.PathLike[str]) -> Path:
-    """Write a fleet table to ``.parquet`` or ``.csv`` (atomically: a temporary file, then rename)."""
-    import uuid
-
+    """Write a fleet table to ``.parquet`` or ``.csv`` by the rules of :func:`cpsim.outputs.output_path`
+    (atomically; through a symbolic link to its target; a FIFO or a device in place)."""
     import pyarrow as pa
+
+    from ..outputs import output_path
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -282,21 +298,18 @@ def write_table(df, path: str | os.PathLike[str]) -> Path:
     if not path.parent.is_dir():
         raise ParameterError(f"{path.parent}: output directory does not exist")
     table = pa.Table.from_pandas(df, preserve_index=False)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        if suffix == ".csv":
-            import pyarrow.csv as pacsv
+    with output_path(path) as target:
+        try:
+            if suffix == ".csv":
+                import pyarrow.csv as pacsv
 
-            pacsv.write_csv(table, tmp)
-        else:
-            import pyarrow.parquet as pq
+                pacsv.write_csv(table, str(target))
+            else:
+                import pyarrow.parquet as pq
 
-            pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(path, exc) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+                pq.write_table(table, str(target))
+        except OSError as exc:
+            raise OutputError(path, exc) from exc
     return path
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .. import standard as std
 from ..errors import ParameterError
@@ -25,6 +27,9 @@ class CaptureReport:
     segment_checks: list[CheckRow]
     faults: tuple
     info: dict = field(default_factory=dict)
+    zoom: Any = None
+    """Full-resolution samples around the period the plots zoom into, when ``wave`` is not the whole
+    capture (a streamed capture's ``wave`` is its min/max envelope); ``None``: ``wave`` itself."""
 
     @property
     def verdict(self) -> str:
@@ -45,7 +50,8 @@ class MonteCarloReport:
 
 def capture_report(source, *, profile: str | std.LimitsProfile = "iec61851", name: str | None = None,
                    fmt: str | None = None, channel: str | int | None = None, vehicle_connected: bool | None = None,
-                   expected_state: str | None = None, expected_duty: float | None = None) -> CaptureReport:
+                   expected_state: str | None = None, expected_duty: float | None = None,
+                   stream: bool | None = None) -> CaptureReport:
     """Read (if a path), analyse and judge one capture.
 
     Parameters
@@ -58,14 +64,22 @@ def capture_report(source, *, profile: str | std.LimitsProfile = "iec61851", nam
         Passed to :func:`cpsim.read_capture` for a path.
     vehicle_connected, expected_state, expected_duty
         Passed to :func:`cpsim.report.checks.check_measurement`.
+    stream : bool, optional
+        Read a file in pieces, in bounded memory (see :func:`cpsim.analyze`; default: above the memory
+        budget). The overview then plots the capture's min/max envelope, the zooms one period's samples.
     """
     from ..diagnose import analyze
+    from ..diagnose.capture import should_stream
     from ..waveform import Waveform
 
     prof = std.get_profile(profile)
     if isinstance(source, Waveform):
         wave = source
         default_name = os.path.basename(str(wave.metadata.get("source_path", ""))) or wave.channel
+    elif isinstance(source, (str, os.PathLike)) and should_stream(source, stream, fmt=fmt):
+        return _streamed_report(source, prof, name=name, fmt=fmt, channel=channel,
+                                vehicle_connected=vehicle_connected, expected_state=expected_state,
+                                expected_duty=expected_duty)
     elif isinstance(source, (str, os.PathLike)):
         from ..io import read_capture
 
@@ -88,6 +102,54 @@ def capture_report(source, *, profile: str | std.LimitsProfile = "iec61851", nam
         **provenance(wave.metadata),
     }
     return CaptureReport(name or default_name, wave, m, prof, checks, check_segments(m, prof), tuple(faults), info)
+
+
+def _streamed_report(source, prof, *, name, fmt, channel, vehicle_connected, expected_state,
+                     expected_duty) -> CaptureReport:
+    """:func:`capture_report` of a file read in pieces: the same measurement and verdicts; the plots get
+    the capture's min/max envelope (the overview's own points) and the samples around one period."""
+    from ..analysis.stream import StreamedCapture
+    from ..diagnose import detect_cp_faults
+    from ..plot.capture import envelope_blocks
+    from ..waveform import Waveform
+
+    with StreamedCapture.open(source, fmt=fmt, channel=channel) as cap:
+        m = cap.measure(profile=prof)
+        m = replace(m, faults=detect_cp_faults(m, prof, vehicle_connected=vehicle_connected))
+        t, v = envelope_blocks(cap.read, cap.n_samples)
+        keep = np.concatenate(([True], t[1:] > t[:-1]))  # a flat bin gives one sample twice
+        wave = Waveform(t[keep], v[keep], cap.channel, cap.metadata)
+        zoom = cap.slice_time(*_zoom_window(m, cap.t_start, cap.t_end))
+    checks = check_measurement(m, prof, faults=m.faults, expected_state=expected_state, expected_duty=expected_duty)
+    default_name = "<stdin>" if os.fspath(source) == "-" else os.path.basename(os.fspath(source))
+    info = {
+        "format": cap.metadata.get("format", cap.metadata.get("source", "")),
+        "path": str(cap.metadata.get("source_path", "")),
+        "channel": cap.channel,
+        "samples": m.n_samples,
+        "sample_rate_hz": m.sample_rate_hz,
+        "duration_s": m.t_end - m.t_start,
+        "vehicle_connected": vehicle_connected,
+        "expected_state": expected_state,
+        "streamed": True,
+        **provenance(cap.metadata),
+    }
+    return CaptureReport(name or default_name, wave, m, prof, checks, check_segments(m, prof), tuple(m.faults),
+                         info, zoom=zoom)
+
+
+def _zoom_window(m, t_start: float, t_end: float) -> tuple[float, float]:
+    """The times the period and edge zooms of :mod:`cpsim.plot.detail` show, with room to spare."""
+    from ..plot.detail import _pick_cycle
+
+    k = _pick_cycle(m, None)
+    if k is None:
+        return t_start, t_start + min(t_end - t_start, 2e-3)
+    c = m.cycles
+    period = float(c.period_s[k])
+    edges = [float(x) for x in (c.rise_time_s[k], c.fall_time_s[k]) if np.isfinite(x)]
+    spare = max([period, 20.0 / m.sample_rate_hz, 2e-6] + [4.0 * x for x in edges]) * 1.5
+    return float(c.t_start[k]) - spare, float(c.t_start[k]) + period + spare
 
 
 INSTRUMENT_FIELDS = ("model", "serial", "firmware", "date", "probe_factor", "coupling", "volts_per_div")

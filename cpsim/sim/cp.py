@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,6 +15,8 @@ from ..errors import ParameterError, SimulationError
 from ..units import check_count, check_number
 from ..waveform import Waveform
 from .netlist import compose, load_scenario
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CpCircuit", "simulate_cp", "simulate_cp_batch", "parse_state"]
 
@@ -164,11 +167,13 @@ def _circuit_from_kwargs(state: str, kwargs: dict) -> CpCircuit:
     return CpCircuit(state=state, **kwargs)
 
 
-def _timebase(circuits: Sequence[CpCircuit], periods: int, sample_interval_s: float | None):
+def _timebase(circuits: Sequence[CpCircuit], periods: int, sample_interval_s: float | None,
+              stop_s: float | None = None):
     periods = check_count("periods", periods, lo=1, hi=100_000)
     f_min = min(c.frequency_hz for c in circuits)
     edge = min(min(c.rise_time_s, c.fall_time_s) for c in circuits)
-    stop = periods / f_min
+    stop = periods / f_min if stop_s is None else check_number("stop_s", stop_s, lo=0.0, lo_open=True,
+                                                                 hi=100_000 / f_min, unit="s")
     if sample_interval_s is None:
         # >= 10 samples on each edge (rise/fall are measured 10-90 %) and >= 5000 per period
         step = min(1.0 / max(c.frequency_hz for c in circuits) / 5000.0, edge / 10.0)
@@ -180,11 +185,50 @@ def _timebase(circuits: Sequence[CpCircuit], periods: int, sample_interval_s: fl
     return stop, step
 
 
+def _covers(t: np.ndarray | None, end: float, max_step: float) -> bool:
+    """Whether ngspice's time points reach ``end`` [s] with no gap longer than ``max_step`` [s]."""
+    return (t is not None and t.size >= 2 and t[-1] >= end * (1 - 1e-9)
+            and float(np.max(np.diff(t))) <= max_step * (1 + 1e-6))
+
+
+def run_on_grid(sess, netlist: Callable[[str], str], stop: float, step: float,
+                 max_step: float | None) -> dict[str, np.ndarray]:
+    """Run ``netlist(analysis)`` with ngspice's step up to ``max_step`` (Gear integration, which damps the
+    trapezoidal rule's ringing on long steps; ``None``: the output step, trapezoidal) and put ngspice's
+    vectors, at its own time points, on the uniform grid ``0, step, ... <= stop`` by linear interpolation,
+    as a scope samples.
+
+    cpsim does not use ngspice's ``.options interp``: in ngspice 39's shared library it stays on for every
+    later run of the process, and with a TMAX it then truncates the output (a jump far beyond TMAX), so a
+    circuit's samples would depend on what the process ran before. When something else in the process
+    (e.g. the user's own PySpice run) has switched it on, the truncated output is detected and the
+    circuit is run again the way ``interp`` works (no TMAX, the step capped at the output step).
+    """
+    grid = np.arange(int(np.floor(stop / step + 1e-9)) + 1) * step
+    tran = f".tran {step:.12g} {stop:.12g} 0 {max_step or step:.12g}"
+    vectors = sess.run(netlist(tran if max_step is None else f".options method=gear\n{tran}"))
+    if not _covers(vectors.get("time"), grid[-1], max_step or step):
+        log.warning("ngspice's 'interp' option is on in this process (set by an earlier run): simulating "
+                    "with the step capped at the output step instead")
+        vectors = sess.run(netlist(f".options interp\n.tran {step:.12g} {stop:.12g}"))
+        if not _covers(vectors.get("time"), grid[-1], 2 * step):  # its last point may lie past the grid
+            raise SimulationError(f"ngspice returned a time vector that does not cover 0 ... {stop:g} s",
+                                  log=sess.log)
+    return {name: grid if name == "time" else np.interp(grid, vectors["time"], v) for name, v in vectors.items()}
+
+
 def simulate_cp_batch(circuits: Sequence[CpCircuit], *, periods: int = 5, sample_interval_s: float | None = None,
-                      probe: Probe = "evse") -> list[Waveform]:
+                      probe: Probe = "evse", stop_s: float | None = None,
+                      max_step_s: float | None = None) -> list[Waveform]:
     """Simulate several CP circuits, grouping those of the same topology into one ngspice run.
 
-    Returns one :class:`Waveform` per circuit, in order. All share one time base.
+    Returns one :class:`Waveform` per circuit, in order. All share one uniform time base.
+
+    ``stop_s`` [s] replaces ``periods`` (e.g. 2.05 periods of the slowest circuit: two complete rising-edge
+    cycles). ``max_step_s`` [s] lets ngspice choose its own step up to this bound (Gear integration, which
+    damps the trapezoidal rule's ringing on long steps) and puts the result on the ``sample_interval_s``
+    grid in numpy: far fewer solver steps on the flat plateaus. ``None`` (default): ngspice's internal
+    step is capped at the output step.
     """
     from .ngspice import session
 
@@ -193,11 +237,8 @@ def simulate_cp_batch(circuits: Sequence[CpCircuit], *, periods: int = 5, sample
     circuits = list(circuits)
     if not circuits:
         return []
-    stop, step = _timebase(circuits, periods, sample_interval_s)
-    # `interp` puts the output on a uniform `step` grid, like a scope. ngspice's internal
-    # step is then capped at `step` (its default TMAX). An explicit TMAX together with
-    # `interp` truncates the output vectors in ngspice 39's shared library, so none is given.
-    analysis = f".options interp\n.tran {step:.12g} {stop:.12g}"
+    stop, step = _timebase(circuits, periods, sample_interval_s, stop_s)
+    max_step = None if max_step_s is None else check_number("max_step_s", max_step_s, lo=step, hi=stop, unit="s")
     out: list[Waveform | None] = [None] * len(circuits)
     groups: dict[str, list[int]] = {}
     for i, c in enumerate(circuits):
@@ -207,9 +248,14 @@ def simulate_cp_batch(circuits: Sequence[CpCircuit], *, periods: int = 5, sample
         scenario = load_scenario(scenario_name)
         nodes = [_PROBE_NODE[probe] + (f"_{j}" if len(idx) > 1 else "") for j in range(len(idx))]
         # only the probed nodes are kept by ngspice (a transient of 50 M points holds 400 MB a vector)
-        netlist = compose(scenario, [circuits[i].netlist_params() for i in idx],
-                          f".save {' '.join(nodes)}\n{analysis}")
-        vectors = sess.run(netlist)
+        params = [circuits[i].netlist_params() for i in idx]
+        texts: list[str] = []
+
+        def netlist(analysis: str, scenario=scenario, params=params, nodes=nodes, texts=texts) -> str:
+            texts.append(compose(scenario, params, f".save {' '.join(nodes)}\n{analysis}"))
+            return texts[-1]
+
+        vectors = run_on_grid(sess, netlist, stop, step, max_step)
         t = vectors.get("time")
         for j, i in enumerate(idx):
             node = nodes[j]
@@ -219,7 +265,7 @@ def simulate_cp_batch(circuits: Sequence[CpCircuit], *, periods: int = 5, sample
             meta = {"source": "ngspice", "probe": probe, "scenario": scenario_name,
                     "circuit": dataclasses.asdict(circuits[i]), "ngspice_version": sess.version}
             if len(idx) == 1:
-                meta["netlist"] = netlist
+                meta["netlist"] = texts[-1]
             out[i] = Waveform(t, v, "cp", meta)
     return out  # type: ignore[return-value]
 

@@ -8,8 +8,6 @@ measurements. :func:`write_results` and :func:`read_results` move it to and from
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -29,20 +27,20 @@ UNFINISHED = "unfinished: "
 
 
 def write_results(df, path: str | Path) -> Path:
-    """Write a results frame to ``.parquet`` or ``.csv`` (atomically: a temporary file, then rename)."""
+    """Write a results frame to ``.parquet`` or ``.csv`` by the rules of :func:`cpsim.outputs.output_path`
+    (atomically; through a symbolic link to its target; a FIFO or a device in place)."""
+    from ..outputs import output_path
+
     path = Path(path)
     fmt = format_of(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        if fmt == "parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(path, exc) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    with output_path(path) as target:
+        try:
+            if fmt == "parquet":
+                df.to_parquet(target, index=False)
+            else:
+                df.to_csv(target, index=False)
+        except OSError as exc:
+            raise OutputError(path, exc) from exc
     return path
 
 

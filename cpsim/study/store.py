@@ -9,19 +9,69 @@ that the manifest of the stored parts matches its own settings.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 import shutil
 import time
 import uuid
 from pathlib import Path
 
-from ..errors import ParameterError
+from ..errors import OutputError, ParameterError
 from .results import UNFINISHED, format_of, normalise, read_results, write_results
 
-__all__ = ["ResultStore"]
+__all__ = ["ResultStore", "check_manifest", "remove_parts", "write_manifest", "keeps_out"]
 
 _log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+"""The settings of the study that wrote a ``<out>.parts/`` folder (what makes the folder cpsim's)."""
+STALE_OUT = "out-is-older"
+"""A marker in ``<out>.parts/``: the file ``out`` is an older study's, replaced only when this one
+finishes; a resumed study must not read its rows."""
+
+
+def remove_parts(parts: Path) -> None:
+    """Remove the ``<out>.parts/`` folder of an earlier run, only if it is cpsim's (a manifest, or empty)."""
+    if not os.path.lexists(parts):
+        return
+    ours = not parts.is_symlink() and parts.is_dir() and ((parts / MANIFEST).is_file() or not any(parts.iterdir()))
+    if not ours:
+        raise OutputError(parts, OSError(errno.EEXIST, "exists and is not the parts folder of a cpsim study; "
+                                                       "move it away or choose another output path"))
+    _log.info("removing the parts of an earlier run in %s", parts)
+    shutil.rmtree(parts)
+
+
+def check_manifest(parts: Path, manifest: dict) -> None:
+    """ParameterError unless the parts in ``parts`` were written by a study with these settings (``runs`` aside)."""
+    try:
+        stored = json.loads((parts / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"{parts}: unreadable manifest ({exc}); drop --resume to start afresh") from None
+    if not isinstance(stored, dict):
+        raise ParameterError(f"{parts}: unreadable manifest (not a JSON object); drop --resume to start afresh")
+    diff = sorted(k for k in set(stored) | set(manifest) if k != "runs" and stored.get(k) != manifest.get(k))
+    if diff:
+        raise ParameterError(f"{parts}: written by a study with other settings ({', '.join(diff)} differ); "
+                             "resume with the same options, or drop --resume to start afresh")
+
+
+def write_manifest(parts: Path, manifest: dict, out: Path, fresh: bool) -> None:
+    """Create ``parts`` with its manifest; ``fresh``: an existing ``out`` is an older study's (see :data:`STALE_OUT`).
+
+    The older file itself stays until the new study finishes (an interrupted run keeps it).
+    """
+    parts.mkdir(exist_ok=True)
+    (parts / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    if fresh and os.path.lexists(out):
+        (parts / STALE_OUT).write_text("the results file beside this folder is an older study's\n", encoding="utf-8")
+
+
+def keeps_out(parts: Path, out: Path) -> bool:
+    """Whether a resumed study may read the rows of ``out`` (a file, not marked as an older study's)."""
+    return out.is_file() and not (parts / STALE_OUT).exists()
 
 
 class ResultStore:
@@ -53,21 +103,13 @@ class ResultStore:
                 raise ParameterError("resume needs out= (the results file of the interrupted run)")
             return None
         if not self.resume:
-            if self.parts.exists():
-                _log.info("removing the parts of an earlier run in %s", self.parts)
-                shutil.rmtree(self.parts)
+            remove_parts(self.parts)
             return None
         frames = []
         if self.parts.is_dir():
-            stored = self._read_manifest()
-            diff = sorted(k for k in set(stored) | set(self.manifest)
-                          if k != "runs" and stored.get(k) != self.manifest.get(k))
-            if diff:
-                raise ParameterError(
-                    f"{self.parts}: written by a study with other settings ({', '.join(diff)} differ); "
-                    "resume with the same options, or drop --resume to start afresh")
+            check_manifest(self.parts, self.manifest)
             frames += [pd.read_parquet(p) for p in sorted(self.parts.glob("part-*.parquet"))]
-        if self.out.is_file():
+        if keeps_out(self.parts, self.out):
             frames.append(read_results(self.out))
         if not frames:
             return None
@@ -76,22 +118,13 @@ class ResultStore:
         df = df[~err.str.startswith(UNFINISHED, na=False)]
         return normalise(df)
 
-    def _read_manifest(self) -> dict:
-        try:
-            return json.loads((self.parts / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ParameterError(f"{self.parts}: unreadable manifest ({exc}); drop --resume to start afresh") \
-                from None
-
     # -- streaming ----------------------------------------------------------------------------
     def start(self) -> None:
         if self.stream:
             assert self.out is not None  # streaming needs out= (see __init__)
-            if not self.resume and self.out.exists():
-                # a fresh study replaces an old file now, so a later resume cannot mix the two
-                self.out.unlink()
-            self.parts.mkdir(exist_ok=True)
-            (self.parts / "manifest.json").write_text(json.dumps(self.manifest, indent=1), encoding="utf-8")
+            # a fresh study replaces an old file only when it finishes (write_results, atomically);
+            # until then the parts say the old file is not theirs, so a later resume cannot mix the two
+            write_manifest(self.parts, self.manifest, self.out, fresh=not self.resume)
 
     def add(self, frame) -> None:
         self.frames.append(frame)

@@ -9,7 +9,10 @@ with ``engine="fast"``, but never holds more than one chunk (65 536 runs) of row
   part every ``flush_s`` seconds, written under a temporary name and renamed when complete, so a
   killed study keeps every finished part). At the end the parts are copied in run order into
   ``out`` (``.parquet``, or ``.csv`` through pyarrow's CSV writer), a row group at a time, and
-  removed. The file equals :func:`~cpsim.study.results.write_results` of the in-memory frame
+  removed (by the rules of :func:`cpsim.outputs.output_path`: atomically, through a symbolic link).
+  An older study's ``out`` stays until then: an interrupted fresh study never loses it, and its
+  parts are marked so that a resumed study does not read the older rows. The file equals
+  :func:`~cpsim.study.results.write_results` of the in-memory frame
   (:func:`~cpsim.study.results.read_results` gives the same frame back).
 * ``resume=True`` reads the finished parts (and a finished ``.parquet`` ``out``) back through
   the summary, checks that they are this study's variations and runs only the missing chunks.
@@ -20,7 +23,6 @@ Peak memory is a few chunks (≈ 100 MB) whatever ``runs`` is; the cost is linea
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -34,10 +36,12 @@ import numpy as np
 
 from .. import standard as std
 from ..errors import OutputError, ParameterError
+from ..outputs import output_path
 from .engines import fast_block
 from .online import OnlineSummary
 from .pool import progress_bar
 from .results import PARAMETER_COLUMNS, format_of
+from .store import check_manifest, keeps_out, remove_parts, write_manifest
 from .summary import StudySummary
 from .variations import Tolerance, sample
 
@@ -221,9 +225,7 @@ class _Parts:
                 f"{format_of(self.out)} file), but only {_size(free)} is free; run fewer, or write elsewhere")
 
     def clear(self) -> None:
-        if self.dir.exists():
-            _log.info("removing the parts of an earlier run in %s", self.dir)
-            shutil.rmtree(self.dir)
+        remove_parts(self.dir)  # only cpsim's own parts folder (OutputError otherwise)
 
     def stored(self, state, tols, seed, nominal, expected):
         """Chunks already written (resume), checked against the variations this study draws."""
@@ -232,10 +234,10 @@ class _Parts:
         from .runner import check_stored
 
         if self.dir.is_dir():
-            self._check_manifest()
+            check_manifest(self.dir, self.manifest)
             for path in sorted(self.dir.glob("*.parquet.tmp")):  # a part the killed study was writing
                 path.unlink()
-        if self.out.is_file():
+        if keeps_out(self.dir, self.out):
             if format_of(self.out) != "parquet" and not self.dir.is_dir():
                 raise ParameterError(f"{self.out}: a finished .csv study cannot be extended; resume needs its "
                                      ".parts/ or a .parquet file")
@@ -255,27 +257,13 @@ class _Parts:
                                  seed, nominal, expected)
                 yield cols
 
-    def _check_manifest(self) -> None:
-        try:
-            stored = json.loads((self.dir / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ParameterError(f"{self.dir}: unreadable manifest ({exc}); drop --resume to start afresh") \
-                from None
-        diff = sorted(k for k in set(stored) | set(self.manifest)
-                      if k != "runs" and stored.get(k) != self.manifest.get(k))
-        if diff:
-            raise ParameterError(f"{self.dir}: written by a study with other settings ({', '.join(diff)} differ); "
-                                 "resume with the same options, or drop --resume to start afresh")
-
     def _files(self) -> list[Path]:
         parts = sorted(self.dir.glob("part-*.parquet")) if self.dir.is_dir() else []
         return parts + ([self.adopted] if self.adopted is not None else [])
 
     def start(self) -> None:
-        self.dir.mkdir(exist_ok=True)
-        (self.dir / "manifest.json").write_text(json.dumps(self.manifest, indent=1), encoding="utf-8")
-        if self.adopted is None and self.out.exists():
-            self.out.unlink()  # an older study's file: a later resume must not mix the two
+        # an older study's ``out`` stays until finish() replaces it; the parts say it is not theirs
+        write_manifest(self.dir, self.manifest, self.out, fresh=self.adopted is None)
 
     def write(self, cols) -> None:
         import pyarrow.parquet as pq
@@ -313,14 +301,11 @@ class _Parts:
                 st = pf.metadata.row_group(g).column(runs_at).statistics
                 groups.append((st.min, path, g))
         groups.sort(key=lambda x: x[0])
-        tmp = self.out.with_name(f".{self.out.name}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            self._gather(groups, tmp)
-            os.replace(tmp, self.out)
-        except OSError as exc:
-            raise OutputError(self.out, exc) from exc
-        finally:
-            tmp.unlink(missing_ok=True)
+        with output_path(self.out) as target:  # atomically; through a symbolic link; a FIFO in place
+            try:
+                self._gather(groups, target)
+            except OSError as exc:
+                raise OutputError(self.out, exc) from exc
         shutil.rmtree(self.dir)
         return self.out
 

@@ -187,7 +187,7 @@ class Tolerance:
             if self.nominal is None:
                 what += f" (the nominal {format_quantity(self.name, (lo + hi) / 2)} ± the tolerance)"
         fix = "" if self.dist == "fixed" else \
-            f"; give the range itself (Tolerance.between({self.name!r}, lo, hi), or {self.name}=LO:HI)"
+            f"; give the range itself (Tolerance.between({self.name!r}, lo, hi), or '{self.name}=LO:HI')"
         raise ParameterError(f"tolerance of {self.name}: {what} leaves its physical range "
                              f"{format_range(self.name, p.lo, top)}{fix}")
 

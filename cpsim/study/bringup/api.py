@@ -175,6 +175,8 @@ def _summary(board: Board, columns, *, engine: str, runs: int, seed: int, elapse
         "states": {state: summarize_state(board, state, cols) for state, cols in columns.items()},
     }
     summary["worst_variations"] = worst_variations(board, columns, worst)
-    summary.update(recommend(board, columns))
+    advice = recommend(board, columns)
+    notes.extend(advice.pop("recommendation_notes"))
+    summary.update(advice)
     summary["misread_total"] = int(sum(s.get("misread", {}).get("count", 0) for s in summary["states"].values()))
     return summary

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -36,7 +37,8 @@ class Chain:
     def __post_init__(self) -> None:
         fw = self.board.firmware
         self.letters, self.lo, self.hi = fwm.windows(fw, self.board.adc.top_code)
-        self.reader = fwm.algorithm(fw)
+        source = Path(self.board.source) if self.board.source else None
+        self.reader = fwm.algorithm(fw, base_dir=None if source is None else source.parent)
 
     # -- the CP circuit ----------------------------------------------------------------------
     @property

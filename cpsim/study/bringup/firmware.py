@@ -9,14 +9,18 @@ and return one value per reading:
 ``top_k_mean``        the integer mean of the ``k`` largest samples (esp32-evse ``pilot_measure``)
 ``module:function``   your own: ``function(codes) -> values``, ``codes`` an (n, samples) float64
                       array of integer codes; it must return n finite values. It is also called
-                      with noise-free analogue values (floats) to find the margins.
+                      with noise-free analogue values (floats) to find the margins. A module
+                      next to the board file is found (its folder is on the path for the import).
 ====================  ========================================================================
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -50,24 +54,56 @@ _BUILTIN: Mapping[str, Callable[[np.ndarray, int], np.ndarray]] = {
 }
 
 
-def algorithm(fw: Firmware) -> Callable[[np.ndarray], np.ndarray]:
-    """The reading function of a firmware: (n, samples) codes -> (n,) values."""
+def _import(name: str, base_dir: str | os.PathLike[str] | None):
+    """Import ``module:function``, with ``base_dir`` (the board file's folder) on the path for this import only."""
+    module_name, _, func_name = name.partition(":")
+    folder = None if base_dir is None else os.fspath(Path(base_dir).resolve())
+    added = folder if folder is not None and folder not in sys.path else None
+    if added is not None:
+        sys.path.insert(0, added)
+    try:
+        return getattr(importlib.import_module(module_name), func_name)
+    except Exception as exc:  # an import runs the user's module: any failure is a board-file problem
+        where = f" (looked also in the board file's folder {folder})" if folder else ""
+        raise ParameterError(f"firmware.algorithm {name!r}: cannot import it{where}: "
+                             f"{type(exc).__name__}: {exc}") from None
+    finally:
+        if added is not None and added in sys.path:
+            sys.path.remove(added)
+
+
+def algorithm(fw: Firmware, base_dir: str | os.PathLike[str] | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """The reading function of a firmware: (n, samples) codes -> (n,) values.
+
+    A custom ``module:function`` is imported with ``base_dir`` (the board file's folder) put on
+    ``sys.path`` for the import only; every failure of the function, or a result that is not ``n``
+    finite numbers, is a :class:`~cpsim.errors.ParameterError` naming the algorithm.
+    """
     if fw.algorithm in _BUILTIN:
         fn = _BUILTIN[fw.algorithm]
         return lambda codes: fn(codes, fw.k)
-    module_name, _, func_name = fw.algorithm.partition(":")
-    try:
-        func = getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError) as exc:
-        raise ParameterError(f"firmware.algorithm {fw.algorithm!r}: cannot import it ({exc})") from None
+    func = _import(fw.algorithm, base_dir)
     if not callable(func):
         raise ParameterError(f"firmware.algorithm {fw.algorithm!r} is not a function")
+    contract = "it must take an (n, samples) float64 numpy array of codes and return n finite numbers"
 
     def custom(codes: np.ndarray) -> np.ndarray:
-        out = np.asarray(func(codes), dtype=float)
-        if out.shape != (codes.shape[0],) or not np.all(np.isfinite(out)):
-            raise ParameterError(f"firmware.algorithm {fw.algorithm!r} must return {codes.shape[0]} finite "
-                                 f"values for a ({codes.shape[0]}, {codes.shape[1]}) array, got shape {out.shape}")
+        try:
+            raw = func(codes)
+        except Exception as exc:
+            raise ParameterError(f"firmware algorithm {fw.algorithm!r} failed on the ADC codes: "
+                                 f"{type(exc).__name__}: {exc}; {contract}") from None
+        try:
+            out = np.asarray(raw, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"firmware algorithm {fw.algorithm!r} returned {type(raw).__name__}, not numbers "
+                                 f"({exc}); {contract}") from None
+        if out.shape != (codes.shape[0],):
+            raise ParameterError(f"firmware algorithm {fw.algorithm!r} returned shape {out.shape} for a "
+                                 f"{codes.shape} array of codes; {contract} (shape ({codes.shape[0]},))")
+        if not np.all(np.isfinite(out)):
+            raise ParameterError(f"firmware algorithm {fw.algorithm!r} returned non-finite values (NaN or inf); "
+                                 f"{contract}")
         return out
 
     return custom

@@ -15,12 +15,13 @@ thousand variations.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ...errors import CpsimError
-from ...sim.cp import CpCircuit, parse_state
+from ...sim.cp import CpCircuit, parse_state, run_on_grid
 from ...sim.netlist import compose, load_scenario
 from ..engines import CIRCUIT_FIELDS
 from ..variations import sample
@@ -35,9 +36,10 @@ __all__ = ["run_spice", "chain_netlist"]
 _SPICE_KEY = 50  # noise streams of the spice engine: NOISE_KEY + 50 + state index
 
 
-def chain_netlist(board: Board, circuits: list[CpCircuit], bp: dict[str, np.ndarray], *, step_s: float,
-                  stop_s: float) -> tuple[str, list[str], list[str]]:
-    """One netlist of ``circuits`` (one state) with the board's front-end on each; (netlist, adc nodes, cp nodes)."""
+def chain_netlist(board: Board, circuits: list[CpCircuit],
+                  bp: dict[str, np.ndarray]) -> tuple[Callable[[str], str], list[str], list[str]]:
+    """One netlist of ``circuits`` (one state) with the board's front-end on each: (a function of the
+    analysis card giving the netlist, adc nodes, cp nodes)."""
     scenario = load_scenario(circuits[0].scenario)
     n = len(circuits)
     sfx = [f"_{k}" if n > 1 else "" for k in range(n)]
@@ -55,17 +57,21 @@ def chain_netlist(board: Board, circuits: list[CpCircuit], bp: dict[str, np.ndar
             lines.append(f"Xfe{sfx[k]} {cp} {adc} 0 {fe.subckt}")
     adc_nodes = [f"adc{s}" for s in sfx]
     cp_nodes = [f"cp_evse{s}" for s in sfx]
-    analysis = "\n".join(lines) + (f"\n.save {' '.join(adc_nodes + cp_nodes)}\n.options interp\n"
-                                   f".tran {step_s:.12g} {stop_s:.12g}")
-    return compose(scenario, [c.netlist_params() for c in circuits], analysis), adc_nodes, cp_nodes
+    head = "\n".join(lines) + f"\n.save {' '.join(adc_nodes + cp_nodes)}\n"
+    params = [c.netlist_params() for c in circuits]
+
+    def netlist(analysis: str) -> str:
+        return compose(scenario, params, head + analysis)
+
+    return netlist, adc_nodes, cp_nodes
 
 
 def _simulate(board, circuits, bp, periods, step_s):
     from ...sim.ngspice import session
 
     stop = periods / min(c.frequency_hz for c in circuits)
-    netlist, adc_nodes, cp_nodes = chain_netlist(board, circuits, bp, step_s=step_s, stop_s=stop)
-    vec = session().run(netlist)
+    netlist, adc_nodes, cp_nodes = chain_netlist(board, circuits, bp)
+    vec = run_on_grid(session(), netlist, stop, step_s, None)
     return stop, vec["time"], [vec[a] for a in adc_nodes], [vec[c] for c in cp_nodes]
 
 

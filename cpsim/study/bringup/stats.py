@@ -15,6 +15,9 @@ the worst variations, and thresholds that would do better.
 * ``recommended_thresholds_counts``: the board's windows with every boundary between adjacent
   states moved to the middle of the gap between the codes seen (noise included), which maximises
   the smallest margin between adjacent states; ``recommended_margin_lsb`` is that margin.
+  Adjacent means neighbours among the board's windows ordered by code, and both states simulated:
+  a boundary next to a state that was not simulated is left where it is (a note says so), and the
+  margins cover only the boundaries re-derived.
 """
 
 from __future__ import annotations
@@ -187,15 +190,26 @@ def recommend(board: Board, results: Mapping[str, Mapping[str, np.ndarray]]) -> 
         median = float(np.median(cols["code"][ok]))
         old = spans.get(letter)
         spans[letter] = [lo_c, hi_c, median] if old is None else [min(old[0], lo_c), max(old[1], hi_c), old[2]]
-    order = sorted(spans, key=lambda s: -spans[s][2])
-    windows = {s: list(w) for s, w in board.firmware.thresholds_counts.items()}
+    fw = board.firmware.thresholds_counts
+    order = sorted(fw, key=lambda s: -fw[s][0])  # the board's windows, highest codes first
+    windows = {s: list(w) for s, w in fw.items()}
     boundaries: list[dict] = []
+    notes: list[str] = []
     for upper, lower in zip(order, order[1:]):
+        missing = [s for s in (upper, lower) if s not in spans]
+        if missing:
+            notes.append(f"the {upper}/{lower} boundary ({fw[upper][0]} counts) was not re-derived: state "
+                         f"{' and '.join(missing)} was not simulated (simulate both to recommend it)")
+            continue
         u_min, l_max = spans[upper][0], spans[lower][1]
         t = int(math.floor((u_min + l_max) / 2.0)) + 1
+        if not windows[lower][0] < t < windows[upper][1]:
+            notes.append(f"the {upper}/{lower} boundary ({fw[upper][0]} counts) was not re-derived: the codes "
+                         f"read in {upper} ({u_min:.0f}..) and {lower} (..{l_max:.0f}) would move it outside "
+                         f"the neighbouring windows")
+            continue
         margin: float = min(u_min - (t - 0.5), (t - 0.5) - l_max)
-        now: float = min(u_min - (board.firmware.thresholds_counts[upper][0] - 0.5),
-                  (board.firmware.thresholds_counts[lower][1] - 0.5) - l_max)
+        now: float = min(u_min - (fw[upper][0] - 0.5), (fw[lower][1] - 0.5) - l_max)
         windows[upper][0], windows[lower][1] = t, t
         boundaries.append({"upper": upper, "lower": lower, "threshold_counts": t, "margin_lsb": margin,
                            "current_margin_lsb": now, "separable": margin > 0})
@@ -204,4 +218,5 @@ def recommend(board: Board, results: Mapping[str, Mapping[str, np.ndarray]]) -> 
         "recommended_margin_lsb": min((float(b["margin_lsb"]) for b in boundaries), default=None),
         "current_margin_lsb": min((float(b["current_margin_lsb"]) for b in boundaries), default=None),
         "boundaries": boundaries,
+        "recommendation_notes": notes,
     }
