@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .errors import OutputError, ParameterError
 
-__all__ = ["output_path", "refuse_input", "write_text"]
+__all__ = ["output_path", "refuse_foreign", "refuse_input", "write_text", "written_by_cpsim"]
 
 
 @contextlib.contextmanager
@@ -108,3 +108,64 @@ def refuse_input(out: str | os.PathLike[str] | None, inputs: Iterable[str | os.P
             continue  # one of them does not exist (yet): not the same file
         if same:
             raise OutputError(out, OSError(errno.EINVAL, "it is one of the inputs; choose another output path"))
+
+
+def _columns(path: Path) -> list[str]:
+    """A table's column names: the CSV header line, or the Parquet schema; ``[]`` when neither."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        except Exception:  # not a Parquet file, or pyarrow missing: not recognised
+            return []
+    with open(path, "rb") as fh:
+        first = fh.readline(8192).decode("utf-8", "replace").lstrip("\ufeff").strip()
+    return [c.strip().strip('"') for c in first.split(",")]
+
+
+def written_by_cpsim(path: str | os.PathLike[str]) -> bool:
+    """Whether the file at ``path`` looks like one cpsim writes: an HTML report (its ``generator`` tag),
+    a capture in cpsim's CSV layout (``time_s,<channel>_v``), a study's rows (``run`` and
+    ``expected_state`` columns: Monte Carlo, corners, bring-up) or a table of captures (``file`` and
+    ``verdict``)."""
+    p = Path(path)
+    if p.suffix.lower() in (".html", ".htm"):
+        with open(p, "rb") as fh:
+            return b'<meta name="generator" content="cpsim' in fh.read(4096)
+    cols = _columns(p)
+    return ((len(cols) == 2 and cols[0] == "time_s" and cols[1].endswith("_v"))
+            or {"run", "expected_state"} <= set(cols) or {"file", "verdict"} <= set(cols))
+
+
+def refuse_foreign(out: str | os.PathLike[str] | None, *, force: bool = False) -> None:
+    """:class:`~cpsim.OutputError` if ``out`` is an existing, non-empty regular file that cpsim did not
+    write (:func:`written_by_cpsim`), unless ``force``: an output never destroys what it did not create.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> notes = Path(tempfile.mkdtemp()) / "notes.csv"
+    >>> _ = notes.write_text("my,own,notes\\n")
+    >>> refuse_foreign(notes, force=True)  # the user said so
+    >>> refuse_foreign(notes)
+    Traceback (most recent call last):
+    ...
+    cpsim.errors.OutputError: ...notes.csv: cannot write: it exists and cpsim did not write it; add --force ...
+    """
+    if force or out is None or os.fspath(out) in ("-", ""):
+        return
+    p = Path(out)
+    try:
+        st = p.stat()
+    except OSError:
+        return  # does not exist (yet)
+    if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+        return  # a FIFO or device is written in place; an empty file holds nothing to lose
+    try:
+        ours = written_by_cpsim(p)
+    except OSError:
+        ours = False
+    if not ours:
+        raise OutputError(out, OSError(errno.EEXIST, "it exists and cpsim did not write it; add --force to "
+                                                     "replace it, or choose another path"))

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -124,8 +125,34 @@ def test_corners_out_through_a_symlink(tmp_path):
     link = tmp_path / "link.csv"
     link.symlink_to(real)
     r = cpsim_cli("corners", "--state", "C", "--out", str(link))
+    assert r.returncode == 2 and "cpsim did not write it" in r.stderr, r.stderr  # "old" is not cpsim's
+    assert real.read_text() == "old"
+    for extra in (["--force"], []):  # replaced when the user says so; then cpsim's own file is replaced
+        r = cpsim_cli("corners", "--state", "C", "--out", str(link), *extra)
+        assert r.returncode in (0, 1), r.stderr
+        assert link.is_symlink() and len(read_results(real)) > 0
+
+
+@pytest.mark.parametrize("args", [("analyze", "{cap}", "{cap2}", "--out", "{out}.csv"),
+                                  ("report", "{cap}", "-o", "{out}.html"),
+                                  ("simulate", "cp", "--state", "B", "--periods", "2", "--out", "{out}.csv"),
+                                  ("bringup", "openevse", "--runs", "20", "--out", "{out}.csv")])
+def test_an_output_never_replaces_a_file_cpsim_did_not_write(tmp_path, args):
+    cap, cap2 = tmp_path / "c2.csv", tmp_path / "b2.csv"
+    _capture(cap)
+    _capture(cap2, high=9.0)
+    stem = tmp_path / "mine"
+    argv = [a.format(cap=cap, cap2=cap2, out=stem) for a in args]
+    out = Path(argv[-1])
+    out.write_text("the user's own notes\n")
+    r = cpsim_cli(*argv)
+    assert r.returncode == 2 and "cpsim did not write it" in r.stderr and "--force" in r.stderr, r.stderr
+    assert out.read_text() == "the user's own notes\n"
+    assert cpsim_cli(*argv, "--force").returncode in (0, 1)
+    first = out.read_bytes()
+    assert first != b"the user's own notes\n"
+    r = cpsim_cli(*argv)  # its own output of an earlier run: replaced without asking
     assert r.returncode in (0, 1), r.stderr
-    assert link.is_symlink() and len(read_results(real)) > 0
 
 
 # -- C: --force replaces the old file only when the new study finishes -------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_fail_on, channel_arg, print_json, profile_arg, verdict_exit
+from .common import add_fail_on, add_force, channel_arg, print_json, profile_arg, verdict_exit
 
 
 def add_parser(sub: Any, units_note: str) -> None:
@@ -36,6 +36,7 @@ def add_parser(sub: Any, units_note: str) -> None:
     an.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                     help="read the capture in pieces, in bounded memory (same numbers); default: when it holds more "
                          "samples than the memory budget (CPSIM_MEMORY_BUDGET bytes, default about 20 M samples)")
+    add_force(an)
     add_fail_on(an)
     an.add_argument("--json", action="store_true",
                     help="print one JSON object, SI units, duty as a fraction, with 'checks' and 'verdict'")
@@ -89,10 +90,11 @@ def cmd_analyze_many(args: Any) -> int:
     if args.out:
         from pathlib import Path
 
-        from ..outputs import refuse_input
+        from ..outputs import refuse_foreign, refuse_input
         from ..report.many import capture_files
 
         refuse_input(args.out, capture_files(args.file))  # the files a folder holds too (not earlier tables)
+        refuse_foreign(args.out, force=args.force)
 
         if Path(args.out).suffix.lower() not in (".parquet", ".pq", ".csv"):
             from ..errors import ParameterError

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ParameterError
-from .common import count, print_json
+from .common import add_force, count, print_json
 
 __all__ = ["add_parser"]
 
@@ -34,6 +34,7 @@ def add_parser(sub: Any, units_note: str) -> None:
                    help="simulate this state only (repeatable; default: the board's pilot.states)")
     p.add_argument("--worst", type=count, default=5, help="worst variations to list (default 5)")
     p.add_argument("--out", help="write one row per variation and state to .parquet or .csv")
+    add_force(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_cmd_bringup)
 
@@ -76,12 +77,13 @@ def _print(s: dict) -> None:
 
 
 def _cmd_bringup(args) -> int:
-    from ..outputs import refuse_input
+    from ..outputs import refuse_foreign, refuse_input
     from ..study.bringup import bringup
 
     if args.runs is None or args.runs < 1:
         raise ParameterError(f"--runs must be at least 1, got {args.runs}")
     refuse_input(args.out, [args.board])  # --out over the board file would destroy it
+    refuse_foreign(args.out, force=args.force)
     result = bringup(args.board, runs=args.runs, engine=args.engine, seed=args.seed, states=args.state,
                      out=args.out, worst=args.worst)
     if args.json:

@@ -150,6 +150,13 @@ FAIL_ON = ("warn", "inconclusive", "fail")
 inconclusive < fail)."""
 
 
+def add_force(parser: Any) -> None:
+    """``--force``: an output may replace a file cpsim did not write (:func:`cpsim.outputs.refuse_foreign`)."""
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing output file that cpsim did not write (one it wrote is replaced "
+                             "without asking)")
+
+
 def add_fail_on(parser: Any) -> None:
     parser.add_argument("--fail-on", choices=FAIL_ON, metavar="LEVEL",
                         help="exit 1 when a capture's verdict is LEVEL or worse: warn, inconclusive or fail "

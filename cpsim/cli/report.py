@@ -10,12 +10,12 @@ from typing import Any
 
 from .. import standard as std
 from ..errors import ParameterError
-from ..outputs import refuse_input
+from ..outputs import refuse_foreign, refuse_input
 from ..report.html import write_report
 from ..report.model import capture_report, distinct_names, input_kind, montecarlo_report
 from ..report.verdicts import VERDICTS
 from ..units import format_percent as _pct
-from .common import add_fail_on, channel_arg, profile_arg, status, verdict_exit
+from .common import add_fail_on, add_force, channel_arg, profile_arg, status, verdict_exit
 
 
 def add_parser(sub: Any, units_note: str) -> None:
@@ -47,6 +47,7 @@ def add_parser(sub: Any, units_note: str) -> None:
                     help="read captures in pieces, in bounded memory (same numbers; the overview plots the min/max "
                          "envelope); default: above the memory budget (CPSIM_MEMORY_BUDGET bytes)")
     rp.add_argument("--title", help="report title")
+    add_force(rp)
     add_fail_on(rp)
     rp.set_defaults(func=cmd_report)
 
@@ -64,6 +65,7 @@ def cmd_report(args: Any) -> int:
         compare.append(profile_arg(prof.name, args.threshold, label="thresholds"))
     channel = channel_arg(args.channel)
     refuse_input(args.out, args.inputs)
+    refuse_foreign(args.out, force=args.force)
     captures, results, fleets = [], [], []
     for path in args.inputs:
         if path != "-" and not os.path.exists(path):

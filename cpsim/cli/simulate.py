@@ -6,7 +6,8 @@ import math
 import sys
 from typing import Any
 
-from .common import Parser, capacitance_pf, count, percent, print_json, resistance, spice_float, status
+from ..outputs import refuse_foreign
+from .common import Parser, add_force, capacitance_pf, count, percent, print_json, resistance, spice_float, status
 
 
 def add_parser(sub: Any, units_note: str) -> None:
@@ -45,6 +46,7 @@ def add_parser(sub: Any, units_note: str) -> None:
     cp.add_argument("--fault", metavar="NAME",
                     help="simulate a fault scenario in --state: " + ", ".join(fault_names("cp")))
     cp.add_argument("--out", "-o", help="output CSV path (default: stdout)")
+    add_force(cp)
     cp.set_defaults(func=cmd_simulate_cp)
 
     pp = sim_sub.add_parser(
@@ -71,6 +73,7 @@ def add_parser(sub: Any, units_note: str) -> None:
 def cmd_simulate_cp(args) -> int:
     from ..sim.cp import simulate_cp
 
+    refuse_foreign(args.out, force=args.force)
     components = {}
     for name in ("r1_ohm", "r_detect_ohm", "r_charge_ohm", "r_vent_ohm", "v_high_v", "v_low_v",
                  "rise_time_s", "fall_time_s", "diode_temp_c"):

@@ -12,7 +12,8 @@ import time
 from typing import Any
 
 from ..errors import ParameterError
-from .common import count, parse_threshold, print_json
+from ..outputs import refuse_foreign
+from .common import add_force, count, parse_threshold, print_json
 
 __all__ = ["add_parser"]
 
@@ -109,6 +110,7 @@ def add_parser(sub: Any, units_note: str) -> None:
                     help="result column to minimise/maximise (default v_high and v_low; with --engine spice "
                          "also e.g. measured_rise_time_s). Repeatable")
     co.add_argument("--out", help="write the corner rows to .parquet or .csv")
+    add_force(co)
     co.set_defaults(func=_cmd_corners)
 
 
@@ -248,6 +250,7 @@ def _cmd_corners(args) -> int:
     from ..study.summary import failures, threshold_yield
 
     profile = _profile(args)
+    refuse_foreign(args.out, force=args.force)
     t0 = time.perf_counter()
     df = run_corners(args.state, _tolerances(args), engine=args.engine, profile=profile, nominal=_nominal(args),
                      method=args.method, objectives=args.objective, workers=args.workers)
