@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .errors import OutputError, ParameterError
 
-__all__ = ["output_path", "refuse_foreign", "refuse_input", "write_text", "written_by_cpsim"]
+__all__ = ["output_path", "refuse_foreign", "refuse_input", "table_columns", "write_text", "written_by_cpsim"]
 
 
 @contextlib.contextmanager
@@ -110,8 +110,10 @@ def refuse_input(out: str | os.PathLike[str] | None, inputs: Iterable[str | os.P
             raise OutputError(out, OSError(errno.EINVAL, "it is one of the inputs; choose another output path"))
 
 
-def _columns(path: Path) -> list[str]:
-    """A table's column names: the CSV header line, or the Parquet schema; ``[]`` when neither."""
+def table_columns(path: str | os.PathLike[str]) -> list[str]:
+    """A table's column names: the CSV header line (pyarrow's writer quotes it), or the Parquet schema
+    (``[]`` when it is not one). Raises :class:`OSError` when the file cannot be read."""
+    path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
             import pyarrow.parquet as pq
@@ -133,7 +135,7 @@ def written_by_cpsim(path: str | os.PathLike[str]) -> bool:
     if p.suffix.lower() in (".html", ".htm"):
         with open(p, "rb") as fh:
             return b'<meta name="generator" content="cpsim' in fh.read(4096)
-    cols = _columns(p)
+    cols = table_columns(p)
     return ((len(cols) == 2 and cols[0] == "time_s" and cols[1].endswith("_v"))
             or {"run", "expected_state"} <= set(cols) or {"file", "verdict"} <= set(cols))
 

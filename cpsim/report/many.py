@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import standard as std
 from ..errors import OutputError, ParameterError
+from ..outputs import table_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -265,22 +266,12 @@ def _numeric(col):
 def is_fleet_table(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a table written by :func:`write_table` (its first columns are ``file, format``)."""
     p = Path(path)
-    suffix = p.suffix.lower()
-    if not p.is_file():
+    if p.suffix.lower() not in (".parquet", ".pq", ".csv") or not p.is_file():
         return False
     try:
-        if suffix in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            names = pq.read_schema(p).names
-        elif suffix == ".csv":
-            with open(p, "rb") as fh:
-                names = fh.readline(4096).decode("utf-8", "replace").lstrip("\ufeff").strip().split(",")
-        else:
-            return False
-    except Exception:  # not a Parquet file (or unreadable): not a fleet table
+        names = table_columns(p)
+    except OSError:  # unreadable: not a fleet table
         return False
-    names = [n.strip().strip('"') for n in names]  # pyarrow's CSV writer quotes the header
     return names[:3] == list(FLEET_COLUMNS[:3]) and "verdict" in names
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import standard as std
 from ..errors import ParameterError
+from ..outputs import table_columns
 from .checks import CheckRow, check_measurement, check_segments, overall_verdict
 
 
@@ -276,9 +277,7 @@ def input_kind(path) -> str:
     if p.suffix.lower() in (".parquet", ".pq"):
         return "results"
     if p.suffix.lower() == ".csv" and p.is_file():
-        with open(p, "rb") as fh:
-            first = fh.readline(4096).decode("utf-8", "replace").lstrip("\ufeff").strip()
-        cols = [c.strip().strip('"') for c in first.split(",")]  # pyarrow's CSV writer quotes the header
+        cols = table_columns(p)
         if cols[:1] == ["run"] and "expected_state" in cols:
             return "results"
     return "capture"
